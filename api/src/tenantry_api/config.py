@@ -1,0 +1,165 @@
+"""Configuration documents the components write and the agents read.
+
+Each document is versioned (``apiVersion``/``kind``) and rejects unknown fields, so a syncer
+or agent older than its config fails loudly instead of ignoring a setting.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tenantry_api.naming import DNS1123_LABEL_PATTERN
+from tenantry_api.runtimes import RuntimeBackend, handler_name
+
+API_VERSION: Literal["tenantry.dev/v1alpha1"] = "tenantry.dev/v1alpha1"
+CONFIG_KEY = "config.json"
+"""Key of the document inside its ConfigMap."""
+
+DnsLabel = Annotated[str, Field(max_length=63, pattern=DNS1123_LABEL_PATTERN)]
+
+
+class PodSecurityLevel(StrEnum):
+    """A Pod Security Standards level."""
+
+    PRIVILEGED = "privileged"
+    BASELINE = "baseline"
+    RESTRICTED = "restricted"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _Document(_Strict):
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+
+class Toleration(_Strict):
+    key: str = ""
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str = ""
+    effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] = ""
+
+
+class Isolation(_Strict):
+    """What the syncer forces on every synced pod when a VirtualNode is attached."""
+
+    runtime_class_name: DnsLabel
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+
+
+class FromVirtual(_Strict):
+    """Kinds copied from the virtual cluster to the host."""
+
+    pods: bool = True
+    services: bool = True
+    endpoints: bool = True
+    configmaps: bool = True
+    secrets: bool = True
+    persistent_volume_claims: bool = True
+    all_configmaps: bool = False
+    """Sync every ConfigMap, not only those a pod references."""
+    all_secrets: bool = False
+    """Sync every Secret, not only those a pod references."""
+    ingresses: bool = False
+    service_accounts: bool = False
+    network_policies: bool = False
+    pod_disruption_budgets: bool = False
+    priority_classes: bool = False
+
+
+class FromHost(_Strict):
+    """Kinds copied from the host into the virtual cluster."""
+
+    events: bool = True
+    storage_classes: bool = False
+    mirror_nodes: bool = False
+    """Mirror every host node, instead of only those that run a synced pod."""
+
+
+class SyncerConfig(_Document):
+    api_version: Literal["tenantry.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["SyncerConfig"] = "SyncerConfig"
+    vcluster: DnsLabel
+    """Name of the virtual cluster; part of every host name."""
+    host_namespace: DnsLabel
+    """Host namespace the virtual cluster and its synced objects live in."""
+    service_name: DnsLabel
+    """Host Service in front of the virtual API server."""
+    kubeconfig_secret: DnsLabel
+    """Host Secret that receives the tenant kubeconfig (``vc-<name>``)."""
+    pod_security_level: PodSecurityLevel = PodSecurityLevel.BASELINE
+    """Pods above this Pod Security level are not synced; a virtual Event says why."""
+    from_virtual: FromVirtual = Field(default_factory=FromVirtual)
+    from_host: FromHost = Field(default_factory=FromHost)
+    isolation: Isolation | None = None
+
+    @property
+    def cluster_scoped(self) -> bool:
+        """True when a synced kind needs cluster-wide host permissions."""
+        return (
+            self.from_virtual.priority_classes
+            or self.from_host.storage_classes
+            or self.from_host.mirror_nodes
+        )
+
+
+class IoLimits(_Strict):
+    """Per-tenant block-I/O limits, applied through cgroup v2's ``io`` controller."""
+
+    weight: int | None = Field(default=None, ge=1, le=10000)
+    read_bps: int | None = Field(default=None, ge=1)
+    write_bps: int | None = Field(default=None, ge=1)
+    read_iops: int | None = Field(default=None, ge=1)
+    write_iops: int | None = Field(default=None, ge=1)
+
+
+class NodeAgentConfig(_Document):
+    api_version: Literal["tenantry.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["NodeAgentConfig"] = "NodeAgentConfig"
+    backend: RuntimeBackend
+    handler: DnsLabel
+    """containerd runtime handler name; must match the RuntimeClass's handler."""
+    containerd_config: str = "/etc/containerd/config.toml"
+    restart_strategy: Literal["systemd", "signal", "none"] = "systemd"
+    """How containerd is restarted after a config change: host systemd over D-Bus, SIGHUP
+    to the pid in ``containerd_pid_file`` (hosts without systemd), or not at all."""
+    containerd_pid_file: str = "/run/containerd/containerd.pid"
+    io_limits: IoLimits = Field(default_factory=IoLimits)
+    tenant_namespaces: list[DnsLabel] = Field(default_factory=list)
+    """Host namespaces whose pods get ``io_limits``."""
+
+    @model_validator(mode="after")
+    def _handler_matches_backend(self) -> Self:
+        if self.handler != handler_name(self.backend):
+            raise ValueError(
+                f"handler {self.handler!r} does not match backend {self.backend.value!r} "
+                f"(expected {handler_name(self.backend)!r})"
+            )
+        return self
+
+
+DocumentT = TypeVar("DocumentT", SyncerConfig, NodeAgentConfig)
+
+
+def load(document_type: type[DocumentT], text: str) -> DocumentT:
+    """Parse and validate a config document; raises pydantic.ValidationError on bad input."""
+    return document_type.model_validate_json(text)
+
+
+__all__ = [
+    "API_VERSION",
+    "CONFIG_KEY",
+    "FromHost",
+    "FromVirtual",
+    "IoLimits",
+    "Isolation",
+    "NodeAgentConfig",
+    "PodSecurityLevel",
+    "SyncerConfig",
+    "Toleration",
+    "load",
+]

@@ -1,0 +1,46 @@
+"""Label and annotation keys shared by the components, the syncer and the node agent.
+
+Every key Tenantry owns lives under the ``tenantry.dev/`` prefix and is defined here once.
+"""
+
+from typing import Final
+
+PREFIX: Final = "tenantry.dev"
+
+# Standard recommended label, set on every object Tenantry creates.
+MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE: Final = "tenantry"
+
+# Labels put on host objects by the components.
+TENANT: Final = f"{PREFIX}/tenant"
+COMPONENT: Final = f"{PREFIX}/component"
+
+# Labels and annotations put on host objects by the syncer.
+VCLUSTER: Final = f"{PREFIX}/vcluster"
+"""Label: the virtual cluster that owns a synced host object."""
+OBJECT_NAME: Final = f"{PREFIX}/object-name"
+"""Annotation: the virtual object's name (the host name may be cut and hashed)."""
+OBJECT_NAMESPACE: Final = f"{PREFIX}/object-namespace"
+"""Annotation: the virtual object's namespace."""
+OBJECT_UID: Final = f"{PREFIX}/object-uid"
+"""Annotation: the virtual object's uid, so a re-created twin is told apart from the old one."""
+OBJECT_KIND: Final = f"{PREFIX}/object-kind"
+"""Annotation: the virtual object's kind."""
+REWRITTEN_LABEL_PREFIX: Final = f"vcluster.{PREFIX}"
+"""Labels whose keys would clash on the host are moved under this prefix by the syncer."""
+
+# Node-level keys written by the node agent.
+PREFLIGHT_REASON: Final = f"{PREFIX}/preflight-reason"
+"""Annotation: why a node failed preflight (absent when it passed)."""
+
+
+def runtime_ready_label(handler: str) -> str:
+    """Node label the agent sets once ``handler`` is installed and confirmed through CRI.
+
+    The VirtualNode's RuntimeClass selects nodes on this label, so pods are only ever
+    scheduled where the sandbox really works.
+    """
+    return f"runtime.{PREFIX}/{handler}"
+
+
+RUNTIME_READY_VALUE: Final = "ready"

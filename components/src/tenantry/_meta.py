@@ -1,0 +1,19 @@
+"""Package version and default image references."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    VERSION = version("tenantry")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    VERSION = "0.0.0"
+
+IMAGE_REGISTRY = "ghcr.io/tenantry"
+KUBERNETES_VERSION = "v1.34.4"
+"""Default Kubernetes version of the virtual control plane (upstream images)."""
+KINE_IMAGE = "docker.io/rancher/kine:v0.14.9"
+ETCD_IMAGE = "registry.k8s.io/etcd:3.6.4-0"
+
+
+def tenantry_image(name: str) -> str:
+    """Default reference of one of Tenantry's own images, tagged with the package version."""
+    return f"{IMAGE_REGISTRY}/{name}:{VERSION}"

@@ -1,0 +1,44 @@
+"""Input types shared by more than one component.
+
+These TypedDicts are part of the package schema: Pulumi's analyzer reads their annotations and
+docstrings, and pydantic validates against them.
+"""
+
+from typing import NotRequired, TypedDict
+
+from pydantic import with_config
+from tenantry_api.config import PodSecurityLevel
+
+from tenantry.validation import STRICT
+
+__all__ = ["Isolation", "PodSecurityLevel", "Toleration"]
+
+
+@with_config(STRICT)
+class Toleration(TypedDict):
+    """A pod toleration, as in the Kubernetes Pod spec."""
+
+    key: NotRequired[str]
+    """Taint key; empty with operator Exists matches every taint."""
+    operator: NotRequired[str]
+    """Equal (default) or Exists."""
+    value: NotRequired[str]
+    """Taint value, for operator Equal."""
+    effect: NotRequired[str]
+    """NoSchedule, PreferNoSchedule or NoExecute; empty matches every effect."""
+
+
+@with_config(STRICT)
+class Isolation(TypedDict):
+    """How a VirtualNode isolates pods. Take it from `VirtualNode.isolation` in Python, or write
+    it out from the VirtualNode's outputs in other languages."""
+
+    runtime_class_name: str
+    """The RuntimeClass every synced pod is forced onto."""
+    node_selector: NotRequired[dict[str, str]]
+    """Node labels forced onto every synced pod."""
+    tolerations: NotRequired[list[Toleration]]
+    """Tolerations forced onto every synced pod."""
+    allow_privileged: NotRequired[bool]
+    """Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
+    and added capabilities, because the sandbox contains them. Default false."""

@@ -1,0 +1,625 @@
+"""VirtualCluster: a virtual Kubernetes control plane in one host namespace, plus the syncer
+that runs the tenant's workloads on the host."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+from pydantic import with_config
+from tenantry_api import naming
+from tenantry_api.config import (
+    CONFIG_KEY,
+    FromHost,
+    FromVirtual,
+    PodSecurityLevel,
+    SyncerConfig,
+)
+from tenantry_api.config import (
+    Isolation as SyncerIsolation,
+)
+
+from tenantry import _k8s, _meta, control_plane, tenant_policy, validation
+from tenantry._k8s import Child
+from tenantry.common import Isolation
+from tenantry.tenant_policy import TenantPolicy, TenantPolicyArgs
+from tenantry.validation import STRICT, FieldError
+from tenantry.virtual_node import check_tolerations
+
+COMPONENT = "VirtualCluster"
+TYPE_TOKEN = "tenantry:index:VirtualCluster"
+
+
+class StoreType(StrEnum):
+    """Backing store of the virtual API server."""
+
+    SQLITE = "sqlite"
+    ETCD = "etcd"
+
+
+class ExposureType(StrEnum):
+    """How the virtual API server is reached from outside the host cluster."""
+
+    CLUSTER_IP = "ClusterIP"
+    LOAD_BALANCER = "LoadBalancer"
+    NODE_PORT = "NodePort"
+    INGRESS = "Ingress"
+
+
+@with_config(STRICT)
+class Store(TypedDict):
+    """The control plane's store."""
+
+    type: NotRequired[StoreType]
+    """sqlite through a kine sidecar (default) or etcd."""
+    size: NotRequired[str]
+    """Size of the store's volume. Default 5Gi."""
+    storage_class: NotRequired[str]
+    """StorageClass of the store's volume. Default: the cluster default."""
+
+
+@with_config(STRICT)
+class Exposure(TypedDict):
+    """Exposure of the virtual API server beyond the in-cluster Service."""
+
+    type: NotRequired[ExposureType]
+    """ClusterIP (default), LoadBalancer, NodePort or Ingress."""
+    host: NotRequired[str]
+    """Host name (Ingress, required) or address tenants use; added to the serving cert."""
+    annotations: NotRequired[dict[str, str]]
+    """Annotations for the Service (LoadBalancer) or the Ingress."""
+    node_port: NotRequired[int]
+    """Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster."""
+    ingress_class_name: NotRequired[str]
+    """IngressClass for Ingress exposure; it must pass TLS through to the API server."""
+
+
+@with_config(STRICT)
+class Sync(TypedDict):
+    """Optional kinds the syncer copies. Pods, Services, Endpoints, referenced ConfigMaps and
+    Secrets, PVCs and Events are always synced."""
+
+    all_configmaps: NotRequired[bool]
+    """Sync every ConfigMap, not only those pods reference."""
+    all_secrets: NotRequired[bool]
+    """Sync every Secret, not only those pods reference."""
+    ingresses: NotRequired[bool]
+    service_accounts: NotRequired[bool]
+    network_policies: NotRequired[bool]
+    pod_disruption_budgets: NotRequired[bool]
+    priority_classes: NotRequired[bool]
+    """Virtual PriorityClasses onto the host (needs a ClusterRole)."""
+    storage_classes: NotRequired[bool]
+    """Host StorageClasses into the virtual cluster (needs a ClusterRole)."""
+    mirror_nodes: NotRequired[bool]
+    """Mirror every host node instead of only those running synced pods (needs a ClusterRole)."""
+
+
+@with_config(STRICT)
+class Images(TypedDict):
+    """Image overrides, e.g. for a private registry."""
+
+    api_server: NotRequired[str]
+    controller_manager: NotRequired[str]
+    kine: NotRequired[str]
+    etcd: NotRequired[str]
+    syncer: NotRequired[str]
+    """Default ghcr.io/tenantry/syncer:<package version>."""
+
+
+@with_config(STRICT)
+class VirtualClusterArgs(TypedDict):
+    """Arguments of VirtualCluster."""
+
+    namespace: NotRequired[str]
+    """Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
+    created by `policy`."""
+    cluster_name: NotRequired[str]
+    """Name of the virtual cluster, part of every host name. Default: the resource name."""
+    kubernetes_version: NotRequired[str]
+    """Version of the upstream control-plane images, vX.Y.Z."""
+    service_cidr: NotRequired[str]
+    """The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12."""
+    store: NotRequired[Store]
+    exposure: NotRequired[Exposure]
+    sync: NotRequired[Sync]
+    pod_security_level: NotRequired[PodSecurityLevel]
+    """Pods above this level are not synced. Default: the policy's level, else baseline."""
+    policy: NotRequired[TenantPolicyArgs]
+    """Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
+    to this one)."""
+    isolation: NotRequired[Isolation]
+    """A VirtualNode's isolation, forced on every synced pod (and allowed by the policy)."""
+    images: NotRequired[Images]
+
+
+@dataclass(frozen=True)
+class VirtualClusterSpec:
+    name: str
+    namespace: str
+    control_plane: control_plane.ControlPlane
+    store_size: str
+    storage_class: str | None
+    exposure: ExposureType
+    exposure_host: str | None
+    exposure_annotations: dict[str, str]
+    node_port: int | None
+    ingress_class_name: str | None
+    syncer: SyncerConfig
+    policy: tenant_policy.TenantPolicySpec | None
+
+    @property
+    def endpoint(self) -> str:
+        if self.exposure_host:
+            return f"https://{self.exposure_host}"
+        return f"https://{self.name}.{self.namespace}.svc:443"
+
+
+def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
+    namespace = validation.dns_label("namespace", args.get("namespace", resource_name))
+    name = validation.dns_label("cluster_name", args.get("cluster_name", resource_name))
+    version = args.get("kubernetes_version", _meta.KUBERNETES_VERSION)
+    parts = version.removeprefix("v").split(".")
+    if not version.startswith("v") or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise FieldError("kubernetes_version", f"{version!r} is not a version like v1.34.4")
+    service_cidr = args.get("service_cidr", "10.96.0.0/12")
+    validation.cidr("service_cidr", service_cidr)
+
+    store = args.get("store", {})
+    store_size = store.get("size", "5Gi")
+    validation.quantity("store.size", store_size)
+    storage_class = store.get("storage_class")
+    if storage_class is not None:
+        validation.dns_label("store.storage_class", storage_class)
+
+    isolation_args = args.get("isolation")
+    policy = None
+    if "policy" in args:
+        policy_args = args["policy"].copy()
+        if policy_args.setdefault("namespace", namespace) != namespace:
+            raise FieldError(
+                "policy.namespace",
+                f"{policy_args['namespace']!r} differs from namespace {namespace!r}; "
+                "the policy fences the virtual cluster's own namespace",
+            )
+        if isolation_args is not None:
+            policy_args.setdefault("isolation", isolation_args)
+        policy = tenant_policy.resolve(resource_name, policy_args, prefix="policy.")
+
+    exposure = args.get("exposure", {})
+    exposure_type = exposure.get("type", ExposureType.CLUSTER_IP)
+    host = exposure.get("host")
+    node_port = exposure.get("node_port")
+    _check_exposure(exposure_type, host, node_port, exposure, policy)
+
+    isolation = None
+    if isolation_args is not None:
+        validation.dns_label("isolation.runtime_class_name", isolation_args["runtime_class_name"])
+        isolation = SyncerIsolation(
+            runtime_class_name=isolation_args["runtime_class_name"],
+            node_selector=validation.labels(
+                "isolation.node_selector", isolation_args.get("node_selector", {})
+            ),
+            tolerations=check_tolerations(
+                "isolation.tolerations", isolation_args.get("tolerations", [])
+            ),
+        )
+
+    sync = args.get("sync", {})
+    level = args.get(
+        "pod_security_level", policy.pss_enforce if policy else PodSecurityLevel.BASELINE
+    )
+    syncer = SyncerConfig(
+        vcluster=name,
+        host_namespace=namespace,
+        service_name=name,
+        kubeconfig_secret=naming.kubeconfig_secret_name(name),
+        pod_security_level=level,
+        from_virtual=FromVirtual(
+            all_configmaps=sync.get("all_configmaps", False),
+            all_secrets=sync.get("all_secrets", False),
+            ingresses=sync.get("ingresses", False),
+            service_accounts=sync.get("service_accounts", False),
+            network_policies=sync.get("network_policies", False),
+            pod_disruption_budgets=sync.get("pod_disruption_budgets", False),
+            priority_classes=sync.get("priority_classes", False),
+        ),
+        from_host=FromHost(
+            storage_classes=sync.get("storage_classes", False),
+            mirror_nodes=sync.get("mirror_nodes", False),
+        ),
+        isolation=isolation,
+    )
+
+    images = args.get("images", {})
+    return VirtualClusterSpec(
+        name=name,
+        namespace=namespace,
+        control_plane=control_plane.ControlPlane(
+            name=name,
+            kubernetes_version=version,
+            service_cidr=service_cidr,
+            store=store.get("type", StoreType.SQLITE).value,
+            api_server_image=images.get("api_server", f"registry.k8s.io/kube-apiserver:{version}"),
+            controller_manager_image=images.get(
+                "controller_manager", f"registry.k8s.io/kube-controller-manager:{version}"
+            ),
+            kine_image=images.get("kine", _meta.KINE_IMAGE),
+            etcd_image=images.get("etcd", _meta.ETCD_IMAGE),
+            syncer_image=images.get("syncer", _meta.tenantry_image("syncer")),
+        ),
+        store_size=store_size,
+        storage_class=storage_class,
+        exposure=exposure_type,
+        exposure_host=host,
+        exposure_annotations=dict(exposure.get("annotations", {})),
+        node_port=node_port,
+        ingress_class_name=exposure.get("ingress_class_name"),
+        syncer=syncer,
+        policy=policy,
+    )
+
+
+def _check_exposure(
+    exposure_type: ExposureType,
+    host: str | None,
+    node_port: int | None,
+    exposure: Exposure,
+    policy: tenant_policy.TenantPolicySpec | None,
+) -> None:
+    if host is not None and not (validation.is_hostname(host) or validation.is_ip(host)):
+        raise FieldError("exposure.host", f"{host!r} is not a DNS name or an IP address")
+    if exposure_type is ExposureType.INGRESS and host is None:
+        raise FieldError("exposure.host", "is required for Ingress exposure")
+    if node_port is not None:
+        if exposure_type is not ExposureType.NODE_PORT:
+            raise FieldError("exposure.node_port", "is only used with NodePort exposure")
+        if not 30000 <= node_port <= 32767:
+            raise FieldError("exposure.node_port", f"{node_port} is outside 30000-32767")
+    if "ingress_class_name" in exposure and exposure_type is not ExposureType.INGRESS:
+        raise FieldError("exposure.ingress_class_name", "is only used with Ingress exposure")
+    if policy is None:
+        return
+    if exposure_type is ExposureType.LOAD_BALANCER and policy.load_balancer_quota == 0:
+        raise FieldError(
+            "exposure.type",
+            "LoadBalancer exposure needs a LoadBalancer Service, but policy.quota.hard "
+            "services.loadbalancers is 0",
+        )
+    if exposure_type is ExposureType.NODE_PORT and policy.node_port_quota == 0:
+        raise FieldError(
+            "exposure.type",
+            "NodePort exposure needs a NodePort Service, but policy.quota.hard "
+            "services.nodeports is 0 (the default); raise it or choose another exposure",
+        )
+
+
+# --- rendering ---
+
+
+def app_labels(spec: VirtualClusterSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "tenantry-vcluster", "app.kubernetes.io/instance": spec.name}
+
+
+def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(namespaced rules, cluster rules) the syncer needs on the host: no more."""
+    rw = ["get", "list", "watch", "create", "update", "patch", "delete"]
+    ro = ["get", "list", "watch"]
+    core = [
+        "pods",
+        "pods/status",
+        "services",
+        "endpoints",
+        "configmaps",
+        "secrets",
+        "persistentvolumeclaims",
+        "events",
+    ]
+    if syncer.from_virtual.service_accounts:
+        core.append("serviceaccounts")
+    rules: list[dict[str, Any]] = [
+        {"apiGroups": [""], "resources": core, "verbs": rw},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": rw},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": rw},
+    ]
+    networking = [
+        r
+        for r, enabled in (
+            ("ingresses", syncer.from_virtual.ingresses),
+            ("networkpolicies", syncer.from_virtual.network_policies),
+        )
+        if enabled
+    ]
+    if networking:
+        rules.append({"apiGroups": ["networking.k8s.io"], "resources": networking, "verbs": rw})
+    if syncer.from_virtual.pod_disruption_budgets:
+        rules.append({"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": rw})
+    cluster: list[dict[str, Any]] = []
+    if syncer.from_host.mirror_nodes:
+        cluster.append({"apiGroups": [""], "resources": ["nodes"], "verbs": ro})
+    if syncer.from_host.storage_classes:
+        cluster.append(
+            {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ro}
+        )
+    if syncer.from_virtual.priority_classes:
+        cluster.append(
+            {"apiGroups": ["scheduling.k8s.io"], "resources": ["priorityclasses"], "verbs": rw}
+        )
+    return rules, cluster
+
+
+def render(spec: VirtualClusterSpec) -> list[Child]:
+    ns = spec.namespace
+    sa = f"vc-{spec.name}"
+
+    def meta(name: str, namespaced: bool = True, **extra: Any) -> dict[str, Any]:
+        return _k8s.metadata(
+            name, tenant=ns, component=COMPONENT, namespace=ns if namespaced else None, **extra
+        )
+
+    rules, cluster_rules = host_rbac_rules(spec.syncer)
+    children = [
+        Child("sa", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(sa)}),
+        Child(
+            "role",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta(sa),
+                "rules": rules,
+            },
+        ),
+        Child(
+            "rolebinding",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta(sa),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sa},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+            },
+            depends_on=("sa", "role"),
+        ),
+    ]
+    binding_deps: tuple[str, ...] = ("rolebinding",)
+    if cluster_rules:
+        cluster_name = f"tenantry-vc-{ns}-{spec.name}"
+        children += [
+            Child(
+                "clusterrole",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": meta(cluster_name, False),
+                    "rules": cluster_rules,
+                },
+            ),
+            Child(
+                "clusterrolebinding",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": meta(cluster_name, False),
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": cluster_name,
+                    },
+                    "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+                },
+                depends_on=("sa", "clusterrole"),
+            ),
+        ]
+        binding_deps += ("clusterrolebinding",)
+
+    config_name = naming.config_map_name(spec.name)
+    children.append(
+        Child(
+            "config",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": meta(config_name),
+                "data": {CONFIG_KEY: spec.syncer.to_json()},
+            },
+        )
+    )
+    children += _services(spec, meta)
+    children.append(
+        Child(
+            "netpol",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": meta(f"vc-{spec.name}-control-plane"),
+                # The control plane talks to the host API and is reached by tenants, whatever
+                # the tenant's default-deny says.
+                "spec": {
+                    "podSelector": {"matchLabels": app_labels(spec)},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"ports": [{"protocol": "TCP", "port": control_plane.API_PORT}]}],
+                    "egress": [{}],
+                },
+            },
+        )
+    )
+    children.append(
+        Child(
+            "statefulset",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet",
+                "metadata": meta(spec.name),
+                "spec": statefulset_spec(spec, sa, config_name),
+            },
+            depends_on=(*binding_deps, "config", "service-headless"),
+        )
+    )
+    return children
+
+
+def _services(spec: VirtualClusterSpec, meta: Any) -> list[Child]:
+    selector = app_labels(spec)
+    port: dict[str, Any] = {
+        "name": "https",
+        "port": 443,
+        "targetPort": control_plane.API_PORT,
+        "protocol": "TCP",
+    }
+    service_type = "ClusterIP"
+    annotations: dict[str, str] = {}
+    if spec.exposure is ExposureType.LOAD_BALANCER:
+        service_type, annotations = "LoadBalancer", spec.exposure_annotations
+    elif spec.exposure is ExposureType.NODE_PORT:
+        service_type = "NodePort"
+        if spec.node_port is not None:
+            port["nodePort"] = spec.node_port
+    children = [
+        Child(
+            "service",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": meta(spec.name, annotations=annotations or None),
+                "spec": {"type": service_type, "selector": selector, "ports": [port]},
+            },
+        ),
+        Child(
+            "service-headless",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": meta(naming.headless_service_name(spec.name)),
+                "spec": {
+                    "clusterIP": "None",
+                    "selector": selector,
+                    "publishNotReadyAddresses": True,
+                    "ports": [{"name": "https", "port": 443, "targetPort": control_plane.API_PORT}],
+                },
+            },
+        ),
+    ]
+    if spec.exposure is ExposureType.INGRESS:
+        ingress_spec: dict[str, Any] = {
+            "rules": [
+                {
+                    "host": spec.exposure_host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {
+                                    "service": {"name": spec.name, "port": {"number": 443}}
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
+        if spec.ingress_class_name:
+            ingress_spec["ingressClassName"] = spec.ingress_class_name
+        children.append(
+            Child(
+                "ingress",
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": meta(spec.name, annotations=spec.exposure_annotations or None),
+                    "spec": ingress_spec,
+                },
+                depends_on=("service",),
+            )
+        )
+    return children
+
+
+def statefulset_spec(
+    spec: VirtualClusterSpec, service_account: str, config_name: str
+) -> dict[str, Any]:
+    init, main = control_plane.containers(spec.control_plane)
+    claim: dict[str, Any] = {
+        "metadata": {"name": "data"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": spec.store_size}},
+        },
+    }
+    if spec.storage_class:
+        claim["spec"]["storageClassName"] = spec.storage_class
+    return {
+        "serviceName": naming.headless_service_name(spec.name),
+        "replicas": 1,
+        "podManagementPolicy": "Parallel",
+        "selector": {"matchLabels": app_labels(spec)},
+        "template": {
+            "metadata": {"labels": app_labels(spec)},
+            "spec": {
+                "serviceAccountName": service_account,
+                "automountServiceAccountToken": True,
+                "terminationGracePeriodSeconds": 10,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 65532,
+                    "fsGroup": 65532,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "initContainers": init,
+                "containers": main,
+                "volumes": [
+                    {"name": "pki", "emptyDir": {"medium": "Memory"}},
+                    {"name": "config", "configMap": {"name": config_name}},
+                ],
+            },
+        },
+        "volumeClaimTemplates": [claim],
+    }
+
+
+class VirtualCluster(pulumi.ComponentResource):
+    """A virtual Kubernetes control plane (upstream kube-apiserver and kube-controller-manager
+    on a kine/SQLite or etcd store) in one host namespace, plus the Tenantry syncer that runs the
+    tenant's workloads on the host."""
+
+    namespace: pulumi.Output[str]
+    """Host namespace of the virtual cluster."""
+    service_name: pulumi.Output[str]
+    """Host Service in front of the virtual API server."""
+    kubeconfig_secret_name: pulumi.Output[str]
+    """Host Secret (vc-<name>) that receives the tenant kubeconfig."""
+    endpoint: pulumi.Output[str]
+    """URL of the virtual API server for tenants."""
+
+    def __init__(
+        self,
+        name: str,
+        args: VirtualClusterArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        spec = validation.validate(
+            COMPONENT, name, VirtualClusterArgs, args, lambda a: resolve(name, a)
+        )
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.spec = spec
+        child_opts = pulumi.ResourceOptions(parent=self)
+        if spec.policy is not None:
+            self.policy: TenantPolicy | None = TenantPolicy.from_spec(
+                f"{name}-policy", spec.policy, child_opts
+            )
+            child_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.policy])
+        else:
+            self.policy = None
+        created = _k8s.register(name, render(spec), child_opts)
+        self.namespace = pulumi.Output.from_input(spec.namespace)
+        self.service_name = created["service"].id.apply(lambda _: spec.name)
+        self.kubeconfig_secret_name = pulumi.Output.from_input(spec.syncer.kubeconfig_secret)
+        self.endpoint = pulumi.Output.from_input(spec.endpoint)
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "service_name": self.service_name,
+                "kubeconfig_secret_name": self.kubeconfig_secret_name,
+                "endpoint": self.endpoint,
+            }
+        )

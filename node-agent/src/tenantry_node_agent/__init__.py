@@ -1,0 +1,1 @@
+"""Tenantry node agent: installs, verifies and removes a sandboxed containerd runtime handler."""

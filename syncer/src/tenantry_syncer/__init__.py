@@ -1,0 +1,1 @@
+"""Tenantry syncer: copies a virtual cluster's workloads onto the host cluster."""
