@@ -4,10 +4,11 @@ These TypedDicts are part of the package schema: Pulumi's analyzer reads their a
 docstrings, and pydantic validates against them.
 """
 
-from typing import NotRequired, TypedDict
+from typing import NotRequired
 
 from pydantic import with_config
 from tenantry_api.config import PodSecurityLevel
+from typing_extensions import TypedDict
 
 from tenantry.validation import STRICT
 

@@ -7,11 +7,12 @@ ValidatingAdmissionPolicy that the API server enforces itself (no webhook to kee
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired
 
 import pulumi
 from pydantic import with_config
 from tenantry_api.config import PodSecurityLevel
+from typing_extensions import TypedDict
 
 from tenantry import _k8s, validation
 from tenantry._k8s import Child

@@ -3,7 +3,7 @@ that runs the tenant's workloads on the host."""
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired
 
 import pulumi
 from pydantic import with_config
@@ -18,6 +18,7 @@ from tenantry_api.config import (
 from tenantry_api.config import (
     Isolation as SyncerIsolation,
 )
+from typing_extensions import TypedDict
 
 from tenantry import _k8s, _meta, control_plane, tenant_policy, validation
 from tenantry._k8s import Child

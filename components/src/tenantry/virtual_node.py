@@ -7,14 +7,15 @@ ready nodes. On `gke` and `aks` the cloud ships the sandbox, so no agent is depl
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired
 
 import pulumi
-from pydantic import with_config
+from pydantic import ValidationError, with_config
 from tenantry_api import keys
 from tenantry_api.config import CONFIG_KEY, NodeAgentConfig
 from tenantry_api.config import IoLimits as AgentIoLimits
 from tenantry_api.runtimes import RuntimeBackend, handler_name, is_sandboxed
+from typing_extensions import TypedDict
 
 __all__ = [
     "Agent",
@@ -227,8 +228,9 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
             validation.dns_label(f"tenant_namespaces[{i}]", ns)
         try:
             io_limits = AgentIoLimits.model_validate(args.get("io_limits", {}))
-        except ValueError as e:
-            raise FieldError("io_limits", str(e).splitlines()[-1].strip()) from None
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise FieldError(f"io_limits.{first['loc'][0]}", first["msg"]) from None
         agent_config = NodeAgentConfig(
             backend=backend,
             handler=handler,

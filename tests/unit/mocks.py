@@ -1,0 +1,104 @@
+"""Run components under Pulumi mocks and record every registration, with its parent."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks
+
+
+@dataclass(frozen=True)
+class Registered:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self) -> None:
+        super().__init__(_Mocks())
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            self.registered.append(
+                Registered(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                )
+            )
+        return response
+
+
+@dataclass
+class Deployment:
+    resources: list[Registered]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registered:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, (
+            f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        )
+        return found[0]
+
+    def component(self, type_: str) -> Registered:
+        return self.one(type_)
+
+    def children_of(self, parent: Registered) -> list[Registered]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def kinds(self, parent: Registered) -> list[str]:
+        return sorted(r.type for r in self.children_of(parent))
+
+
+Program = Callable[[], dict[str, pulumi.Output[Any]] | None]
+
+
+def _run(program: Program, monitor: _RecordingMonitor, result: dict[str, Any]) -> None:
+    pulumi.runtime.set_mocks(_Mocks(), monitor=monitor, preview=True)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> pulumi.Output[Any]:
+        outputs = program() or {}
+        return pulumi.Output.all(**outputs).apply(result.update)
+
+    run()
+
+
+def deploy(program: Program) -> Deployment:
+    """Run ``program`` under mocks (as a preview); returns what it registered and its outputs."""
+    monitor = _RecordingMonitor()
+    result: dict[str, Any] = {}
+    _run(program, monitor, result)
+    return Deployment(resources=list(monitor.registered), outputs=result)
+
+
+def deploy_failing(program: Program) -> tuple[BaseException, list[Registered]]:
+    """Run a ``program`` that must fail; returns the error and whatever was registered."""
+    monitor = _RecordingMonitor()
+    try:
+        _run(program, monitor, {})
+    except Exception as e:
+        return e, list(monitor.registered)
+    raise AssertionError("the program did not fail")

@@ -1,0 +1,229 @@
+"""TenantPolicy's object graph under Pulumi mocks."""
+
+from typing import Any
+
+import pytest
+from tenantry import PodSecurityLevel, TenantPolicy, TenantPolicyArgs
+from tenantry_api import keys
+
+from tests.unit.mocks import Deployment, deploy
+
+TP = "tenantry:index:TenantPolicy"
+NS = "kubernetes:core/v1:Namespace"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+LIMITS = "kubernetes:core/v1:LimitRange"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAPB = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+
+
+def policy(args: TenantPolicyArgs, name: str = "acme") -> Deployment:
+    def program() -> dict[str, Any]:
+        tp = TenantPolicy(name, args)
+        return {"namespace": tp.namespace, "quota": tp.quota_name, "vap": tp.admission_policy_name}
+
+    return deploy(program)
+
+
+def test_default_graph_and_parents() -> None:
+    d = policy({})
+    component = d.component(TP)
+    assert d.kinds(component) == sorted([NS, QUOTA, LIMITS, VAP, VAPB] + [NETPOL] * 4)
+    # Every child is parented to the component, and only the component sits at the top.
+    assert {r.urn for r in d.resources if r.parent != component.urn} == {component.urn}
+    assert d.outputs == {"namespace": "acme", "quota": "tenantry-quota", "vap": "tenantry-acme"}
+    for child in d.children_of(component):
+        labels = child.inputs["metadata"]["labels"]
+        assert labels[keys.MANAGED_BY] == "tenantry"
+        assert labels[keys.TENANT] == "acme"
+        assert labels[keys.COMPONENT] == "TenantPolicy"
+
+
+def test_namespace_pod_security_labels_default_to_baseline() -> None:
+    labels = policy({}).one(NS).inputs["metadata"]["labels"]
+    for mode in ("enforce", "warn", "audit"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "baseline"
+        assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "latest"
+
+
+def test_pod_security_levels_are_set_per_mode() -> None:
+    labels = (
+        policy(
+            {
+                "pod_security": {
+                    "level": PodSecurityLevel.RESTRICTED,
+                    "warn": PodSecurityLevel.RESTRICTED,
+                    "audit": PodSecurityLevel.PRIVILEGED,
+                    "version": "v1.34",
+                }
+            }
+        )
+        .one(NS)
+        .inputs["metadata"]["labels"]
+    )
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "privileged"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.34"
+
+
+def test_quota_has_vcluster_isolated_mode_numbers() -> None:
+    quota = policy({}).one(QUOTA)
+    assert quota.inputs["metadata"]["namespace"] == "acme"
+    assert quota.inputs["spec"]["hard"] == {
+        "requests.cpu": "10",
+        "requests.memory": "20Gi",
+        "requests.storage": "100Gi",
+        "requests.ephemeral-storage": "60Gi",
+        "limits.cpu": "20",
+        "limits.memory": "40Gi",
+        "limits.ephemeral-storage": "160Gi",
+        "services.nodeports": "0",
+        "services.loadbalancers": "1",
+        "count/endpoints": "40",
+        "count/pods": "20",
+        "count/services": "20",
+        "count/secrets": "100",
+        "count/configmaps": "100",
+        "count/persistentvolumeclaims": "20",
+    }
+
+
+def test_limit_range_has_vcluster_isolated_mode_defaults() -> None:
+    (limit,) = policy({}).one(LIMITS).inputs["spec"]["limits"]
+    assert limit == {
+        "type": "Container",
+        "default": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "8Gi"},
+        "defaultRequest": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "3Gi"},
+    }
+
+
+def test_every_value_can_be_overridden() -> None:
+    d = policy(
+        {
+            "quota": {"hard": {"count/pods": "50", "requests.cpu": "4"}},
+            "limit_range": {"default": {"cpu": "2"}, "default_request": {"memory": "256Mi"}},
+        }
+    )
+    hard = d.one(QUOTA).inputs["spec"]["hard"]
+    assert hard["count/pods"] == "50"
+    assert hard["requests.cpu"] == "4"
+    assert hard["limits.cpu"] == "20"  # untouched defaults stay
+    (limit,) = d.one(LIMITS).inputs["spec"]["limits"]
+    assert limit["default"]["cpu"] == "2"
+    assert limit["defaultRequest"]["memory"] == "256Mi"
+
+
+@pytest.mark.parametrize(
+    ("switch", "gone"),
+    [
+        ({"quota": {"enabled": False}}, [QUOTA]),
+        ({"limit_range": {"enabled": False}}, [LIMITS]),
+        ({"network": {"enabled": False}}, [NETPOL]),
+        ({"admission": {"enabled": False}}, [VAP, VAPB]),
+    ],
+)
+def test_each_object_can_be_switched_off(switch: TenantPolicyArgs, gone: list[str]) -> None:
+    d = policy(switch)
+    for type_ in gone:
+        assert d.of_type(type_) == []
+    assert len(d.of_type(NS)) == 1
+
+
+def test_adopting_a_namespace_patches_it_instead() -> None:
+    d = policy({"create_namespace": False})
+    assert d.of_type(NS) == []
+    patch = d.one("kubernetes:core/v1:NamespacePatch")
+    assert patch.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def _netpols(d: Deployment) -> dict[str, dict[str, Any]]:
+    return {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in d.of_type(NETPOL)}
+
+
+def test_network_policies_deny_by_default_then_open_what_a_tenant_needs() -> None:
+    pols = _netpols(policy({}))
+    assert pols["tenantry-default-deny"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    (dns,) = pols["tenantry-allow-dns"]["egress"]
+    assert dns["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "kube-system"
+    }
+    assert dns["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    intra = pols["tenantry-allow-intra-tenant"]
+    assert intra["ingress"] == [{"from": [{"podSelector": {}}]}]
+    assert intra["egress"] == [{"to": [{"podSelector": {}}]}]
+    (egress,) = pols["tenantry-allow-public-egress"]["egress"]
+    assert egress["to"] == [
+        {
+            "ipBlock": {
+                "cidr": "0.0.0.0/0",
+                "except": [
+                    "10.0.0.0/8",
+                    "172.16.0.0/12",
+                    "192.168.0.0/16",
+                    "100.64.0.0/10",
+                    "127.0.0.0/8",
+                ],
+            }
+        }
+    ]
+    assert "tenantry-allow-ingress-namespaces" not in pols
+
+
+def test_network_policy_options() -> None:
+    pols = _netpols(
+        policy(
+            {
+                "network": {
+                    "egress_except": ["10.0.0.0/8"],
+                    "ingress_from_namespaces": ["ingress-nginx"],
+                }
+            }
+        )
+    )
+    assert pols["tenantry-allow-public-egress"]["egress"][0]["to"][0]["ipBlock"]["except"] == [
+        "10.0.0.0/8"
+    ]
+    (rule,) = pols["tenantry-allow-ingress-namespaces"]["ingress"]
+    assert rule["from"][0]["namespaceSelector"]["matchExpressions"] == [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["ingress-nginx"]}
+    ]
+    no_egress = _netpols(policy({"network": {"public_egress": False}}))
+    assert "tenantry-allow-public-egress" not in no_egress
+
+
+def test_admission_policy_is_scoped_to_the_tenant_namespace() -> None:
+    d = policy({})
+    vap = d.one(VAP).inputs
+    binding = d.one(VAPB).inputs
+    assert vap["metadata"]["name"] == binding["spec"]["policyName"] == "tenantry-acme"
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "acme"
+    }
+    messages = [v["message"] for v in vap["spec"]["validations"]]
+    for rule, field in [
+        ("host-namespaces", "spec.hostNetwork"),
+        ("host-namespaces", "spec.hostPID"),
+        ("host-namespaces", "spec.hostIPC"),
+        ("host-path", "spec.volumes[*].hostPath"),
+        ("privileged", "spec.containers[*].securityContext.privileged"),
+        ("capabilities", "spec.containers[*].securityContext.capabilities.add"),
+    ]:
+        assert any(m.startswith(f"tenantry/{rule}: {field} ") for m in messages), (rule, field)
+    sandboxed = next(v for v in vap["spec"]["variables"] if v["name"] == "sandboxed")
+    assert sandboxed["expression"].endswith("in []")
+
+
+def test_isolation_that_allows_privileged_is_let_through_the_admission_policy() -> None:
+    d = policy({"isolation": {"runtime_class_name": "sandbox", "allow_privileged": True}})
+    sandboxed = next(v for v in d.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed")
+    assert sandboxed["expression"].endswith("in ['sandbox']")
+    strict = policy({"isolation": {"runtime_class_name": "sandbox", "allow_privileged": False}})
+    sandboxed = next(
+        v for v in strict.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed"
+    )
+    assert sandboxed["expression"].endswith("in []")

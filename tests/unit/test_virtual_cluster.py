@@ -1,0 +1,167 @@
+"""VirtualCluster's object graph and composition under Pulumi mocks."""
+
+from typing import Any
+
+from tenantry import ExposureType, StoreType, VirtualCluster, VirtualClusterArgs, VirtualNode
+from tenantry_api.config import CONFIG_KEY, SyncerConfig, load
+
+from tests.unit.mocks import Deployment, deploy
+
+VC = "tenantry:index:VirtualCluster"
+TP = "tenantry:index:TenantPolicy"
+STS = "kubernetes:apps/v1:StatefulSet"
+SVC = "kubernetes:core/v1:Service"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CR = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+CM = "kubernetes:core/v1:ConfigMap"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+
+
+def cluster(args: VirtualClusterArgs, name: str = "acme") -> Deployment:
+    def program() -> dict[str, Any]:
+        vc = VirtualCluster(name, args)
+        return {
+            "namespace": vc.namespace,
+            "service": vc.service_name,
+            "kubeconfig": vc.kubeconfig_secret_name,
+            "endpoint": vc.endpoint,
+        }
+
+    return deploy(program)
+
+
+def syncer_config(d: Deployment) -> SyncerConfig:
+    return load(SyncerConfig, d.one(CM, "acme-config").inputs["data"][CONFIG_KEY])
+
+
+def test_default_graph() -> None:
+    d = cluster({})
+    component = d.component(VC)
+    assert d.kinds(component) == sorted(
+        [
+            "kubernetes:core/v1:ServiceAccount",
+            ROLE,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            CM,
+            SVC,
+            SVC,
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            STS,
+        ]
+    )
+    assert all(r.parent == component.urn for r in d.resources if r is not component)
+    assert d.of_type(CR) == []  # no cluster-scoped sync, no ClusterRole
+    assert d.outputs == {
+        "namespace": "acme",
+        "service": "acme",
+        "kubeconfig": "vc-acme",
+        "endpoint": "https://acme.acme.svc:443",
+    }
+
+
+def test_statefulset_runs_the_control_plane_and_the_syncer() -> None:
+    sts = cluster({"kubernetes_version": "v1.34.4"}).one(STS).inputs["spec"]
+    pod = sts["template"]["spec"]
+    images = {c["name"]: c["image"] for c in pod["containers"]}
+    assert images == {
+        "kine": "docker.io/rancher/kine:v0.14.9",
+        "kube-apiserver": "registry.k8s.io/kube-apiserver:v1.34.4",
+        "kube-controller-manager": "registry.k8s.io/kube-controller-manager:v1.34.4",
+        "syncer": "ghcr.io/tenantry/syncer:0.1.0",
+    }
+    assert [c["command"][:2] for c in pod["initContainers"]] == [["tenantry-syncer", "init"]]
+    api = next(c for c in pod["containers"] if c["name"] == "kube-apiserver")
+    assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert "--service-cluster-ip-range=10.96.0.0/12" in api["args"]
+    kcm = next(c for c in pod["containers"] if c["name"] == "kube-controller-manager")
+    controllers = next(a for a in kcm["args"] if a.startswith("--controllers="))
+    assert "-nodelifecycle" in controllers
+    assert sts["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert pod["serviceAccountName"] == "vc-acme"
+
+
+def test_etcd_store_and_image_overrides() -> None:
+    pod = (
+        cluster(
+            {
+                "store": {"type": StoreType.ETCD, "size": "10Gi"},
+                "images": {"syncer": "registry.local/syncer:dev"},
+            }
+        )
+        .one(STS)
+        .inputs["spec"]["template"]["spec"]
+    )
+    names = [c["name"] for c in pod["containers"]]
+    assert "etcd" in names
+    assert "kine" not in names
+    assert (
+        next(c for c in pod["containers"] if c["name"] == "syncer")["image"]
+        == "registry.local/syncer:dev"
+    )
+
+
+def test_role_is_namespaced_least_privilege() -> None:
+    d = cluster({})
+    rules = d.one(ROLE).inputs["rules"]
+    resources = {res for r in rules for res in r["resources"]}
+    assert "pods" in resources
+    assert "ingresses" not in resources
+    assert "nodes" not in resources
+
+
+def test_cluster_scoped_sync_adds_a_cluster_role() -> None:
+    d = cluster({"sync": {"mirror_nodes": True, "ingresses": True}})
+    rules = d.one(CR).inputs["rules"]
+    assert rules == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
+    assert "ingresses" in {res for r in d.one(ROLE).inputs["rules"] for res in r["resources"]}
+    config = syncer_config(d)
+    assert config.from_host.mirror_nodes
+    assert config.from_virtual.ingresses
+
+
+def test_syncer_config_comes_from_the_api_model() -> None:
+    config = syncer_config(cluster({"namespace": "tenant-a", "cluster_name": "vc1"}))
+    assert config.vcluster == "vc1"
+    assert config.host_namespace == "tenant-a"
+    assert config.kubeconfig_secret == "vc-vc1"
+    assert config.isolation is None
+
+
+def test_services_and_exposure() -> None:
+    d = cluster({})
+    services = {s.inputs["metadata"]["name"]: s.inputs["spec"] for s in d.of_type(SVC)}
+    assert services["acme"]["type"] == "ClusterIP"
+    assert services["acme-headless"]["clusterIP"] == "None"
+    lb = cluster({"exposure": {"type": ExposureType.LOAD_BALANCER, "annotations": {"a": "b"}}})
+    svc = lb.one(SVC, "acme-service").inputs
+    assert svc["spec"]["type"] == "LoadBalancer"
+    assert svc["metadata"]["annotations"] == {"a": "b"}
+    ing = cluster({"exposure": {"type": ExposureType.INGRESS, "host": "acme.example.com"}})
+    rule = ing.one("kubernetes:networking.k8s.io/v1:Ingress").inputs["spec"]["rules"][0]
+    assert rule["host"] == "acme.example.com"
+    assert ing.outputs["endpoint"] == "https://acme.example.com"
+
+
+def test_embedded_policy_is_a_child_and_fences_the_same_namespace() -> None:
+    d = cluster({"policy": {}})
+    vc = d.component(VC)
+    tp = d.component(TP)
+    assert tp.parent == vc.urn
+    ns = d.one("kubernetes:core/v1:Namespace")
+    assert ns.parent == tp.urn
+    assert ns.inputs["metadata"]["name"] == "acme"
+
+
+def test_virtual_node_composes_with_cluster_and_policy() -> None:
+    def program() -> None:
+        vn = VirtualNode("sandbox", {})
+        VirtualCluster("acme", {"policy": {}, "isolation": vn.isolation})
+
+    d = deploy(program)
+    config = syncer_config(d)
+    assert config.isolation is not None
+    assert config.isolation.runtime_class_name == "sandbox"
+    assert config.isolation.node_selector == {"runtime.tenantry.dev/tenantry-gvisor": "ready"}
+    sandboxed = next(v for v in d.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed")
+    assert sandboxed["expression"].endswith("in ['sandbox']")

@@ -1,0 +1,120 @@
+"""VirtualNode's object graph under Pulumi mocks."""
+
+from typing import Any
+
+from tenantry import CloudPreset, RuntimeBackend, VirtualNode, VirtualNodeArgs
+from tenantry_api.config import CONFIG_KEY, NodeAgentConfig, load
+
+from tests.unit.mocks import Deployment, deploy
+
+VN = "tenantry:index:VirtualNode"
+RC = "kubernetes:node.k8s.io/v1:RuntimeClass"
+DS = "kubernetes:apps/v1:DaemonSet"
+CR = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+SA = "kubernetes:core/v1:ServiceAccount"
+CM = "kubernetes:core/v1:ConfigMap"
+
+
+def node(args: VirtualNodeArgs, name: str = "sandbox") -> tuple[Deployment, VirtualNode]:
+    made: list[VirtualNode] = []
+
+    def program() -> dict[str, Any]:
+        vn = VirtualNode(name, args)
+        made.append(vn)
+        return {
+            "runtime_class_name": vn.runtime_class_name,
+            "handler": vn.handler,
+            "node_selector": vn.node_selector,
+            "agent": vn.agent_daemonset_name,
+        }
+
+    return deploy(program), made[0]
+
+
+def test_bare_preset_deploys_the_agent_and_schedules_only_on_ready_nodes() -> None:
+    d, vn = node({})
+    component = d.component(VN)
+    assert d.kinds(component) == sorted([RC, DS, CR, CRB, SA, CM])
+    assert all(r.parent == component.urn for r in d.resources if r is not component)
+    rc = d.one(RC).inputs
+    assert rc["metadata"]["name"] == "sandbox"
+    assert rc["handler"] == "tenantry-gvisor"
+    assert rc["scheduling"]["nodeSelector"] == {"runtime.tenantry.dev/tenantry-gvisor": "ready"}
+    assert rc["overhead"] == {"podFixed": {"cpu": "100m", "memory": "64Mi"}}
+    assert d.outputs["runtime_class_name"] == "sandbox"
+    assert d.outputs["agent"] == "tenantry-node-agent-sandbox"
+    assert vn.isolation == {
+        "runtime_class_name": "sandbox",
+        "node_selector": {"runtime.tenantry.dev/tenantry-gvisor": "ready"},
+        "tolerations": [],
+        "allow_privileged": True,
+    }
+
+
+def test_agent_has_only_the_host_mounts_it_needs() -> None:
+    d, _ = node({})
+    pod = d.one(DS).inputs["spec"]["template"]["spec"]
+    host_paths = {v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+    assert host_paths == {
+        "/etc/containerd",
+        "/run/systemd/private",
+        "/run/containerd/containerd.sock",
+        "/sys/fs/cgroup",
+    }
+    (container,) = pod["containers"]
+    assert container["image"] == "ghcr.io/tenantry/node-agent:0.1.0"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"].get("privileged") is not True
+    assert pod["serviceAccountName"] == "tenantry-node-agent-sandbox"
+
+
+def test_agent_rbac_is_limited_to_nodes_and_pods() -> None:
+    d, _ = node({})
+    rules = d.one(CR).inputs["rules"]
+    granted = {(res, verb) for r in rules for res in r["resources"] for verb in r["verbs"]}
+    assert granted == {
+        ("nodes", "get"),
+        ("nodes", "patch"),
+        ("nodes/status", "patch"),
+        ("pods", "list"),
+    }
+
+
+def test_agent_config_is_the_api_document() -> None:
+    d, _ = node(
+        {"backend": RuntimeBackend.KATA, "io_limits": {"weight": 50}, "tenant_namespaces": ["acme"]}
+    )
+    config = load(NodeAgentConfig, d.one(CM).inputs["data"][CONFIG_KEY])
+    assert config.backend == "kata"
+    assert config.handler == "tenantry-kata"
+    assert config.io_limits.weight == 50
+    assert config.tenant_namespaces == ["acme"]
+    assert d.one(RC).inputs["overhead"] == {"podFixed": {"cpu": "250m", "memory": "160Mi"}}
+
+
+def test_gke_uses_the_builtin_gvisor_handler_and_no_agent() -> None:
+    d, _ = node({"preset": CloudPreset.GKE})
+    assert d.of_type(DS) == []
+    rc = d.one(RC).inputs
+    assert rc["handler"] == "gvisor"
+    assert rc["scheduling"]["nodeSelector"] == {"sandbox.gke.io/runtime": "gvisor"}
+    assert rc["scheduling"]["tolerations"][0]["key"] == "sandbox.gke.io/runtime"
+    assert d.outputs["agent"] == ""
+
+
+def test_aks_uses_the_kata_handler_and_no_agent() -> None:
+    d, _ = node({"preset": CloudPreset.AKS})
+    assert d.of_type(DS) == []
+    assert d.one(RC).inputs["handler"] == "kata"
+
+
+def test_eks_deploys_the_agent() -> None:
+    d, _ = node({"preset": CloudPreset.EKS, "backend": RuntimeBackend.KATA})
+    assert len(d.of_type(DS)) == 1
+    assert d.one(RC).inputs["handler"] == "tenantry-kata"
+
+
+def test_runc_hardened_never_allows_privileged() -> None:
+    _, vn = node({"backend": RuntimeBackend.RUNC_HARDENED})
+    assert vn.isolation["allow_privileged"] is False
