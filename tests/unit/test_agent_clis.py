@@ -9,24 +9,23 @@ from tenantry_node_agent import cli as agent_cli
 from tenantry_syncer import cli as syncer_cli
 
 
-def test_syncer_accepts_its_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def syncer_config_file(tmp_path: Path) -> Path:
     path = tmp_path / "config.json"
-    path.write_text(
-        SyncerConfig(
-            vcluster="vc", host_namespace="acme", service_name="vc", kubeconfig_secret="vc-vc"
-        ).to_json()
+    config = SyncerConfig(
+        vcluster="vc", host_namespace="acme", service_name="vc", kubeconfig_secret="vc-vc"
     )
+    path.write_text(config.to_json())
+    return path
+
+
+def test_syncer_accepts_its_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = syncer_config_file(tmp_path)
     assert syncer_cli.main(["check-config", "--config", str(path)]) == 0
     assert "valid SyncerConfig tenantry.dev/v1alpha1" in capsys.readouterr().out
 
 
 def test_agent_refuses_a_syncer_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "config.json"
-    path.write_text(
-        SyncerConfig(
-            vcluster="vc", host_namespace="acme", service_name="vc", kubeconfig_secret="vc-vc"
-        ).to_json()
-    )
+    path = syncer_config_file(tmp_path)
     assert agent_cli.main(["check-config", "--config", str(path)]) == 1
     assert "kind" in capsys.readouterr().err
 
