@@ -60,13 +60,13 @@ def test_default_graph() -> None:
 
 
 def test_statefulset_runs_the_control_plane_and_the_syncer() -> None:
-    sts = cluster({"kubernetes_version": "v1.34.4"}).one(STS).inputs["spec"]
+    sts = cluster({"kubernetes_version": "v1.34.10"}).one(STS).inputs["spec"]
     pod = sts["template"]["spec"]
     images = {c["name"]: c["image"] for c in pod["containers"]}
     assert images == {
         "kine": "docker.io/rancher/kine:v0.14.9",
-        "kube-apiserver": "registry.k8s.io/kube-apiserver:v1.34.4",
-        "kube-controller-manager": "registry.k8s.io/kube-controller-manager:v1.34.4",
+        "kube-apiserver": "registry.k8s.io/kube-apiserver:v1.34.10",
+        "kube-controller-manager": "registry.k8s.io/kube-controller-manager:v1.34.10",
         "syncer": "ghcr.io/tenantry/syncer:0.1.0",
     }
     assert [c["command"][:2] for c in pod["initContainers"]] == [["tenantry-syncer", "init"]]

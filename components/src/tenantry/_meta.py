@@ -8,7 +8,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     VERSION = "0.0.0"
 
 IMAGE_REGISTRY = "ghcr.io/tenantry"
-KUBERNETES_VERSION = "v1.34.4"
+KUBERNETES_VERSION = "v1.34.10"
 """Default Kubernetes version of the virtual control plane (upstream images)."""
 KINE_IMAGE = "docker.io/rancher/kine:v0.14.9"
 ETCD_IMAGE = "registry.k8s.io/etcd:3.6.4-0"
