@@ -1,0 +1,41 @@
+"""Typed, dict-in dict-out access to any Kubernetes kind, for tests and the local cluster.
+
+The official client's typed API wants model objects; tests speak manifests. The dynamic
+client takes manifests for every kind, including CRDs, through discovery.
+"""
+
+from typing import Any
+
+from kubernetes import client
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.resource import Resource
+
+Manifest = dict[str, Any]
+
+
+class Kube:
+    def __init__(self, api: client.ApiClient) -> None:
+        self._dynamic = DynamicClient(api)  # type: ignore[no-untyped-call]
+
+    def _resource(self, api_version: str, kind: str) -> Resource:
+        return self._dynamic.resources.get(api_version=api_version, kind=kind)  # type: ignore[no-any-return]
+
+    def create(self, manifest: Manifest, *, dry_run: bool = False) -> Manifest:
+        resource = self._resource(manifest["apiVersion"], manifest["kind"])
+        created = resource.create(
+            body=manifest,
+            namespace=manifest["metadata"].get("namespace"),
+            query_params=[("dryRun", "All")] if dry_run else [],
+        )
+        return dict(created.to_dict())
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
+        return dict(self._resource(api_version, kind).get(name=name, namespace=namespace).to_dict())
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str = ""
+    ) -> list[Manifest]:
+        found = self._resource(api_version, kind).get(
+            namespace=namespace, label_selector=label_selector
+        )
+        return [dict(item) for item in found.to_dict()["items"]]
