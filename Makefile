@@ -10,13 +10,15 @@ export UV_NO_PROGRESS := 1
 
 PACKAGES := api/src components/src syncer/src node-agent/src
 
-.PHONY: help sync lint format test unit schema clean
+.PHONY: help sync lint format test unit schema testbin cluster-up cluster-down clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
 	@echo "make lint    ruff and mypy --strict on every package and the tests"
 	@echo "make schema  regenerate provider/schema.json from the components"
 	@echo "make format  apply ruff's formatting and safe fixes"
+	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries into .testbin/"
+	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -40,8 +42,17 @@ format: sync
 unit: sync
 	$(UV) run --frozen pytest tests/unit
 
-test: lint
+test: lint testbin
 	$(UV) run --frozen pytest
+
+testbin:
+	bash hack/testbin/build.sh
+
+cluster-up: sync testbin
+	$(UV) run --frozen python -m tests.support.localcluster up
+
+cluster-down: sync
+	$(UV) run --frozen python -m tests.support.localcluster down
 
 schema: sync
 	$(UV) run --frozen python -m tenantry.provider schema > provider/schema.json

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tenantry_api.naming import DNS1123_LABEL_PATTERN
+from tenantry_api.naming import DNS1123_LABEL_PATTERN, pki_secret_name
 from tenantry_api.runtimes import RuntimeBackend, handler_name
 
 API_VERSION: Literal["tenantry.dev/v1alpha1"] = "tenantry.dev/v1alpha1"
@@ -91,11 +91,29 @@ class SyncerConfig(_Document):
     """Host Service in front of the virtual API server."""
     kubeconfig_secret: DnsLabel
     """Host Secret that receives the tenant kubeconfig (``vc-<name>``)."""
+    pki_secret: DnsLabel = ""
+    """Host Secret that keeps the control plane's CAs, keys and certificates across restarts.
+    Default ``vc-pki-<vcluster>``."""
+    endpoint: str = ""
+    """Server URL written into the tenant kubeconfig. Default: the in-cluster Service."""
+    extra_sans: list[str] = Field(default_factory=list)
+    """Extra host names and IPs for the API server's serving certificate (exposure)."""
     pod_security_level: PodSecurityLevel = PodSecurityLevel.BASELINE
     """Pods above this Pod Security level are not synced; a virtual Event says why."""
     from_virtual: FromVirtual = Field(default_factory=FromVirtual)
     from_host: FromHost = Field(default_factory=FromHost)
     isolation: Isolation | None = None
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Self:
+        # Derived defaults are filled in here so every reader sees the same value.
+        if not self.pki_secret:
+            object.__setattr__(self, "pki_secret", pki_secret_name(self.vcluster))
+        if not self.endpoint:
+            object.__setattr__(
+                self, "endpoint", f"https://{self.service_name}.{self.host_namespace}.svc:443"
+            )
+        return self
 
     @property
     def cluster_scoped(self) -> bool:

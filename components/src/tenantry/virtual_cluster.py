@@ -151,9 +151,7 @@ class VirtualClusterSpec:
 
     @property
     def endpoint(self) -> str:
-        if self.exposure_host:
-            return f"https://{self.exposure_host}"
-        return f"https://{self.name}.{self.namespace}.svc:443"
+        return self.syncer.endpoint
 
 
 def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
@@ -215,6 +213,8 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         host_namespace=namespace,
         service_name=name,
         kubeconfig_secret=naming.kubeconfig_secret_name(name),
+        endpoint=f"https://{host}" if host else "",
+        extra_sans=[host] if host else [],
         pod_security_level=level,
         from_virtual=FromVirtual(
             all_configmaps=sync.get("all_configmaps", False),
