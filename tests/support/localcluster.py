@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -228,22 +229,7 @@ class LocalCluster:
     def _wait_http(
         self, url: str, timeout: float, pki: tuple[Path, Path, Path] | None = None
     ) -> None:
-        context = None
-        if pki is not None:
-            context = ssl.create_default_context(cafile=str(pki[0]))
-            context.load_cert_chain(str(pki[1]), str(pki[2]))
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            self._check_alive()
-            try:
-                with urllib.request.urlopen(url, timeout=5, context=context) as response:
-                    if response.status == 200:
-                        return
-            except Exception as e:
-                last = e
-            time.sleep(0.5)
-        raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
+        wait_http(url, timeout, pki, alive=self._check_alive)
 
     def _write_kubeconfig(self, path: Path, ca: Path, cert: Path, key: Path) -> None:
         config = {
@@ -322,6 +308,31 @@ class LocalCluster:
                 return
             time.sleep(0.5)
         raise TimeoutError(f"kwok nodes not ready after {timeout}s")
+
+
+def wait_http(
+    url: str,
+    timeout: float,
+    tls: tuple[Path, Path, Path] | None = None,
+    alive: Callable[[], None] = lambda: None,
+) -> None:
+    """Poll ``url`` until it answers 200; ``tls`` is (CA, client cert, client key) files."""
+    context = None
+    if tls is not None:
+        context = ssl.create_default_context(cafile=str(tls[0]))
+        context.load_cert_chain(str(tls[1]), str(tls[2]))
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        alive()
+        try:
+            with urllib.request.urlopen(url, timeout=5, context=context) as response:
+                if response.status == 200:
+                    return
+        except Exception as e:
+            last = e
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
 
 
 def stop_pids(pids: dict[str, int], grace: float = 10) -> None:

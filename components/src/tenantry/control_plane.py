@@ -84,6 +84,9 @@ def controller_manager_args(cp: ControlPlane) -> list[str]:
         f"--kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
+        # Starts in the same pod as the API server, so RBAC may not be bootstrapped yet:
+        # do not crash on the request-header ConfigMap nobody proxies to us with anyway.
+        "--authentication-skip-lookup=true",
         "--bind-address=127.0.0.1",
         "--leader-elect=false",
         "--controllers=*," + ",".join(f"-{c}" for c in DISABLED_CONTROLLERS),
