@@ -38,7 +38,7 @@ class Rendered:
 
 
 def render() -> Rendered:
-    d = deploy(lambda: VirtualCluster("vc", {"namespace": NAMESPACE}) and None)
+    d = deploy(lambda: VirtualCluster("vc", {"namespace": NAMESPACE}))
     pod = d.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]
     config = d.one("kubernetes:core/v1:ConfigMap").inputs["data"][CONFIG_KEY]
     return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config)

@@ -72,7 +72,8 @@ class Deployment:
         return sorted(r.type for r in self.children_of(parent))
 
 
-Program = Callable[[], dict[str, pulumi.Output[Any]] | None]
+Program = Callable[[], object]
+"""A Pulumi program; when it returns a dict of outputs, they are resolved for the test."""
 
 
 def _run(program: Program, monitor: _RecordingMonitor, result: dict[str, Any]) -> None:
@@ -80,7 +81,8 @@ def _run(program: Program, monitor: _RecordingMonitor, result: dict[str, Any]) -
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def run() -> pulumi.Output[Any]:
-        outputs = program() or {}
+        returned = program()
+        outputs = returned if isinstance(returned, dict) else {}
         return pulumi.Output.all(**outputs).apply(result.update)
 
     run()

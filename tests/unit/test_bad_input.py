@@ -186,7 +186,7 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
 def test_bad_input_fails_with_one_clear_error_and_registers_nothing(
     component: type[Any], args: dict[str, Any], field: str, reason: str
 ) -> None:
-    error, registered = deploy_failing(lambda: component("acme", args) and None)
+    error, registered = deploy_failing(lambda: component("acme", args))
     assert isinstance(error, TenantryInputError), repr(error)
     message = str(error)
     assert message.startswith(f"{component.__name__} 'acme': {field}: "), message
