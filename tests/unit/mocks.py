@@ -1,5 +1,6 @@
 """Run components under Pulumi mocks and record every registration, with its parent."""
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,15 @@ class Registered:
     inputs: dict[str, Any]
 
 
+MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\n# read back under mocks\n"
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and args.typ == "kubernetes:core/v1:Secret":
+            # A read of the tenant kubeconfig Secret that the init container wrote.
+            encoded = base64.b64encode(MOCK_KUBECONFIG.encode()).decode()
+            return args.resource_id, {"data": {"config": encoded}}
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
@@ -34,17 +42,25 @@ class _RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            self.registered.append(
-                Registered(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent,
-                    custom=request.custom,
-                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
-                )
-            )
+            self._record(request, response, request.object, custom=request.custom)
         return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self._record(request, response, request.properties, custom=True)
+        return response
+
+    def _record(self, request: Any, response: Any, properties: Any, *, custom: bool) -> None:
+        self.registered.append(
+            Registered(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=custom,
+                inputs=pulumi.runtime.rpc.deserialize_properties(properties),
+            )
+        )
 
 
 @dataclass

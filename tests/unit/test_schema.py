@@ -31,7 +31,7 @@ def test_schema_lists_the_three_resources_with_inputs_and_outputs() -> None:
         ),
         "tenantry:index:VirtualCluster": (
             {"namespace", "store", "exposure", "sync", "policy", "isolation", "images"},
-            {"namespace", "serviceName", "kubeconfigSecretName", "endpoint"},
+            {"namespace", "serviceName", "kubeconfigSecretName", "endpoint", "kubeconfig"},
         ),
         "tenantry:index:VirtualNode": (
             {"preset", "backend", "runtimeClassName", "overhead", "agent", "ioLimits"},

@@ -2,10 +2,11 @@
 
 from typing import Any
 
+import pulumi
 from tenantry import ExposureType, StoreType, VirtualCluster, VirtualClusterArgs, VirtualNode
 from tenantry_api.config import CONFIG_KEY, SyncerConfig, load
 
-from tests.unit.mocks import Deployment, deploy
+from tests.unit.mocks import MOCK_KUBECONFIG, Deployment, deploy
 
 VC = "tenantry:index:VirtualCluster"
 TP = "tenantry:index:TenantPolicy"
@@ -23,8 +24,9 @@ def cluster(args: VirtualClusterArgs, name: str = "acme") -> Deployment:
         return {
             "namespace": vc.namespace,
             "service": vc.service_name,
-            "kubeconfig": vc.kubeconfig_secret_name,
+            "kubeconfig_secret": vc.kubeconfig_secret_name,
             "endpoint": vc.endpoint,
+            "kubeconfig": vc.kubeconfig,
         }
 
     return deploy(program)
@@ -47,6 +49,8 @@ def test_default_graph() -> None:
             SVC,
             "kubernetes:networking.k8s.io/v1:NetworkPolicy",
             STS,
+            "kubernetes:core/v1:Secret",  # the kubeconfig, read back
+            "pulumi:providers:kubernetes",  # for the tenant cluster
         ]
     )
     assert all(r.parent == component.urn for r in d.resources if r is not component)
@@ -54,9 +58,37 @@ def test_default_graph() -> None:
     assert d.outputs == {
         "namespace": "acme",
         "service": "acme",
-        "kubeconfig": "vc-acme",
+        "kubeconfig_secret": "vc-acme",
         "endpoint": "https://acme.acme.svc:443",
+        "kubeconfig": MOCK_KUBECONFIG,
     }
+
+
+def test_kubeconfig_is_a_secret_read_back_after_the_control_plane() -> None:
+    d = cluster({})
+    read = d.one("kubernetes:core/v1:Secret")
+    assert read.name == "acme-kubeconfig"
+    assert d.outputs["kubeconfig"] == MOCK_KUBECONFIG
+    provider = d.one("pulumi:providers:kubernetes")
+    assert provider.name == "acme-tenant"
+    # Passed on as a secret: the engine receives it wrapped, never in the clear.
+    assert provider.inputs["kubeconfig"]["value"] == MOCK_KUBECONFIG
+    assert pulumi.runtime.rpc._special_sig_key in provider.inputs["kubeconfig"]
+
+
+def test_kubeconfig_output_is_marked_secret() -> None:
+    def program() -> dict[str, Any]:
+        vc = VirtualCluster("acme", {})
+        return {"secret": pulumi.Output.from_input(vc.kubeconfig).is_secret()}
+
+    assert deploy(program).outputs["secret"] is True
+
+
+def test_reading_the_kubeconfig_can_be_switched_off() -> None:
+    d = cluster({"read_kubeconfig": False})
+    assert d.of_type("kubernetes:core/v1:Secret") == []
+    assert d.of_type("pulumi:providers:kubernetes") == []
+    assert d.outputs["kubeconfig"] == ""
 
 
 def test_statefulset_runs_the_control_plane_and_the_syncer() -> None:

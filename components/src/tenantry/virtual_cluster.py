@@ -1,11 +1,14 @@
 """VirtualCluster: a virtual Kubernetes control plane in one host namespace, plus the syncer
 that runs the tenant's workloads on the host."""
 
+import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NotRequired
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import with_config
 from tenantry_api import naming
 from tenantry_api.config import (
@@ -132,6 +135,10 @@ class VirtualClusterArgs(TypedDict):
     isolation: NotRequired[Isolation]
     """A VirtualNode's isolation, forced on every synced pod (and allowed by the policy)."""
     images: NotRequired[Images]
+    read_kubeconfig: NotRequired[bool]
+    """Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
+    secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
+    control plane's pods only pretend to run, such as clusters of simulated nodes."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,7 @@ class VirtualClusterSpec:
     ingress_class_name: str | None
     syncer: SyncerConfig
     policy: tenant_policy.TenantPolicySpec | None
+    read_kubeconfig: bool
 
     @property
     def endpoint(self) -> str:
@@ -258,6 +266,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         ingress_class_name=exposure.get("ingress_class_name"),
         syncer=syncer,
         policy=policy,
+        read_kubeconfig=args.get("read_kubeconfig", True),
     )
 
 
@@ -591,6 +600,9 @@ class VirtualCluster(pulumi.ComponentResource):
     """Host Secret (vc-<name>) that receives the tenant kubeconfig."""
     endpoint: pulumi.Output[str]
     """URL of the virtual API server for tenants."""
+    kubeconfig: pulumi.Output[str]
+    """The tenant kubeconfig (a secret), read from vc-<name> once the control plane is ready;
+    empty when read_kubeconfig is false."""
 
     def __init__(
         self,
@@ -616,11 +628,43 @@ class VirtualCluster(pulumi.ComponentResource):
         self.service_name = created["service"].id.apply(lambda _: spec.name)
         self.kubeconfig_secret_name = pulumi.Output.from_input(spec.syncer.kubeconfig_secret)
         self.endpoint = pulumi.Output.from_input(spec.endpoint)
+        self.kubeconfig = pulumi.Output.secret("")
+        self.provider: k8s.Provider | None = None
+        """A kubernetes provider for the tenant cluster (Python only), when read_kubeconfig."""
+        if spec.read_kubeconfig:
+            self.kubeconfig = _read_kubeconfig(name, spec, created["statefulset"], self)
+            self.provider = k8s.Provider(
+                f"{name}-tenant",
+                kubeconfig=self.kubeconfig,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "service_name": self.service_name,
                 "kubeconfig_secret_name": self.kubeconfig_secret_name,
                 "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
             }
         )
+
+
+def _read_kubeconfig(
+    name: str, spec: VirtualClusterSpec, statefulset: pulumi.CustomResource, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    # The read's id waits on the StatefulSet, which pulumi-kubernetes only reports created
+    # once it is ready: by then the init container has written the Secret. In a preview of a
+    # new cluster the id is unknown, so nothing is read too early.
+    secret_id = statefulset.id.apply(lambda _: f"{spec.namespace}/{spec.syncer.kubeconfig_secret}")
+    secret = k8s.core.v1.Secret.get(
+        f"{name}-kubeconfig", secret_id, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+    def decode(data: Mapping[str, str]) -> str:
+        if not data or "config" not in data:
+            raise pulumi.RunError(
+                f"VirtualCluster '{name}': secret {spec.syncer.kubeconfig_secret} has no config key"
+            )
+        return base64.b64decode(data["config"]).decode()
+
+    return pulumi.Output.secret(secret.data.apply(decode))

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Builds the pinned test binaries into .testbin/ from the Go module proxy.
+#
+#   hack/testbin/build.sh             build every binary that is missing or stale
+#   hack/testbin/build.sh NAME...     only these (see --list)
+#   hack/testbin/build.sh --list      print the binaries and their pinned versions
+#   hack/testbin/build.sh --force ... rebuild even if up to date
+#
+# Pins live in hack/testbin/versions.env; each family's wrapper module
+# (hack/testbin/<family>/go.mod + go.sum) must agree with it, and this script
+# checks that before building. Binaries are rebuilt when their version or
+# their wrapper's go.mod/go.sum changes (a stamp in .testbin/.stamps/ records
+# what each was built from). Builds are niced and use `go build -p 1` so a
+# 2-core machine keeps a core free. On such a machine a cold build of all of
+# them takes about 18 minutes (kube-apiserver ~6, pulumi ~5, kine ~3), after
+# ~1 minute downloading ~500 MB of module zips; with a warm Go build cache,
+# seconds.
+#
+# Environment:
+#   TENANTRY_TESTBIN  output directory (default: <repo>/.testbin); the tests
+#                     read the same variable
+#   GO                go binary (default: go on PATH, else /usr/local/go/bin/go);
+#                     needs Go >= 1.26.5 (kine's go.mod), run with GOTOOLCHAIN=local
+set -Eeuo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}"
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+
+ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine pulumi)
+
+trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+
+# Runs "$@" in $RUN_DIR with its output in $RUN_LOG; on failure prints the
+# exact command (cd + env + argv) and the end of the log, and exits.
+run() {
+  if ! (cd "$RUN_DIR" && "$@") >"$RUN_LOG" 2>&1; then
+    {
+      echo
+      echo "build.sh: FAILED: this command exited non-zero:"
+      echo "  cd $(printf '%q' "$RUN_DIR") && $(printf '%q ' "$@")"
+      echo "build.sh: last lines of $RUN_LOG:"
+      tail -n 40 "$RUN_LOG" | sed 's/^/  | /'
+    } >&2
+    exit 1
+  fi
+}
+
+# versions.env: strict KEY=VALUE, nothing a shell would expand.
+load_versions() {
+  local line n=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    [[ -z $line || $line == \#* ]] && continue
+    [[ $line =~ ^([A-Z][A-Z0-9_]*)=(v[0-9][0-9A-Za-z.+-]*)$ ]] ||
+      die "versions.env:$n: expected KEY=vX.Y.Z, got: $line"
+    printf -v "${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
+  done <"$HERE/versions.env"
+  local k
+  for k in KUBERNETES_VERSION ETCD_VERSION KWOK_VERSION KINE_VERSION PULUMI_VERSION; do
+    [[ -n ${!k:-} ]] || die "versions.env: $k is not set"
+  done
+}
+
+# Sets DIR MOD VER PKG CGO TAGS LDFLAGS for binary $1.
+spec() {
+  TAGS="" LDFLAGS="-s -w"
+  case $1 in
+    kube-apiserver | kube-controller-manager | kube-scheduler)
+      DIR=kubernetes MOD=k8s.io/kubernetes VER=$KUBERNETES_VERSION
+      PKG=k8s.io/kubernetes/cmd/$1 CGO=0
+      local major minor p x
+      major=${VER#v}; major=${major%%.*}
+      minor=${VER#v*.}; minor=${minor%%.*}
+      for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        for x in gitVersion="$VER" gitMajor="$major" gitMinor="$minor" gitTreeState=clean; do
+          LDFLAGS+=" -X $p.$x"
+        done
+      done
+      ;;
+    etcd)
+      # etcd's version is a constant in go.etcd.io/etcd/api/v3/version.
+      DIR=etcd MOD=go.etcd.io/etcd/server/v3 VER=$ETCD_VERSION
+      PKG=go.etcd.io/etcd/server/v3 CGO=0
+      LDFLAGS+=" -X go.etcd.io/etcd/api/v3/version.GitSHA=$VER"
+      ;;
+    kwok)
+      # kwok's version is a constant in sigs.k8s.io/kwok/pkg/consts. kwok
+      # does nothing without stages: see write_kwok_stages.
+      DIR=kwok MOD=sigs.k8s.io/kwok VER=$KWOK_VERSION
+      PKG=sigs.k8s.io/kwok/cmd/kwok CGO=0
+      ;;
+    kine)
+      # CGO for github.com/mattn/go-sqlite3; tags as in kine's scripts/build.
+      DIR=kine MOD=github.com/k3s-io/kine VER=$KINE_VERSION
+      PKG=github.com/k3s-io/kine CGO=1
+      TAGS=nats,sqlite_unlock_notify,sqlite_vtable,sqlite_stat4,sqlite_preupdate_hook,sqlite_math_functions,sqlite_dbstat,sqlite_column_metadata
+      LDFLAGS+=" -X github.com/k3s-io/kine/pkg/version.Version=$VER"
+      ;;
+    pulumi)
+      DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION
+      PKG=github.com/pulumi/pulumi/pkg/v3/cmd/pulumi CGO=0
+      LDFLAGS+=" -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$VER"
+      ;;
+    *) die "unknown binary '$1' (known: ${ALL[*]})" ;;
+  esac
+}
+
+# The version a wrapper go.mod requires for module $2 (in dir $1).
+gomod_version() {
+  awk -v m="$2" '($1 == "require" && $2 == m) { print $3; exit }
+                 ($1 == m && $2 ~ /^v/)        { print $2; exit }' "$HERE/$1/go.mod"
+}
+
+# Fails unless the wrapper module of binary $1 pins what versions.env says.
+check_pins() {
+  spec "$1"
+  local got
+  got=$(gomod_version "$DIR" "$MOD")
+  [[ $got == "$VER" ]] ||
+    die "$1: versions.env says $MOD $VER but hack/testbin/$DIR/go.mod requires ${got:-nothing}"
+  [[ -s $HERE/$DIR/go.sum ]] || die "$1: hack/testbin/$DIR/go.sum is missing"
+  if [[ $DIR == kubernetes ]]; then
+    # Every k8s.io staging module must be replaced with v0.<minor>.<patch>.
+    local want="v0.${VER#v*.}" bad
+    bad=$(awk -v w="$want" '$2 == "=>" && $1 ~ /^k8s\.io\// && $3 !~ /^\./ && $4 != w' \
+      "$HERE/$DIR/go.mod")
+    [[ -z $bad ]] || die "$1: hack/testbin/$DIR/go.mod has staging replaces not at $want:"$'\n'"$bad"
+  fi
+}
+
+# kwok refuses to start without Stage objects. Its module ships the upstream
+# "fast" stages (the ones kwokctl uses by default); collect them into
+# $OUT/kwok-stages.yaml for `kwok --config $OUT/kwok-stages.yaml`.
+write_kwok_stages() {
+  local src
+  src=$(cd "$HERE/kwok" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly "$GO" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  [[ -d $src/kustomize/stage ]] || die "kwok: no kustomize/stage in $src"
+  local f
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    echo "# from sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$f"
+    cat "$src/kustomize/stage/$f"
+    echo "---"
+  done >"$OUT/.kwok-stages.yaml.tmp"
+  mv -f "$OUT/.kwok-stages.yaml.tmp" "$OUT/kwok-stages.yaml"
+}
+
+stamp_of() {
+  spec "$1"
+  printf '%s %s %s %s\n' "$MOD" "$VER" "$LDFLAGS $TAGS" \
+    "$(cat "$HERE/$DIR/go.mod" "$HERE/$DIR/go.sum" | sha256sum | cut -c1-16)"
+}
+
+main() {
+  local force=0 names=() n
+  while (($#)); do
+    case $1 in
+      --force) force=1 ;;
+      --list)
+        load_versions
+        for n in "${ALL[@]}"; do spec "$n"; printf '%-24s %-10s %s\n' "$n" "$VER" "$PKG"; done
+        return 0 ;;
+      -h | --help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; return 0 ;;
+      -*) die "unknown option $1" ;;
+      *) names+=("$1") ;;
+    esac
+    shift
+  done
+  ((${#names[@]})) || names=("${ALL[@]}")
+
+  load_versions
+  [[ -x $GO ]] || die "go not found (set GO=/path/to/go)"
+  for n in "${names[@]}"; do check_pins "$n"; done
+
+  mkdir -p "$OUT/.stamps" "$OUT/.logs"
+  [[ -e $OUT/.gitignore ]] || printf '*\n' >"$OUT/.gitignore"
+  exec 9>"$OUT/.lock"
+  flock -n 9 || { echo "build.sh: waiting for another build.sh in $OUT"; flock 9; }
+
+  local start=$SECONDS i=0 built=0 t0 want size
+  for n in "${names[@]}"; do
+    i=$((i + 1))
+    spec "$n"
+    want=$(stamp_of "$n")
+    printf '[%d/%d] %-24s %-9s ' "$i" "${#names[@]}" "$n" "$VER"
+    if ((!force)) && [[ -x $OUT/$n && -f $OUT/.stamps/$n && $(<"$OUT/.stamps/$n") == "$want" ]]; then
+      [[ $n != kwok || -s $OUT/kwok-stages.yaml ]] || write_kwok_stages
+      echo "up to date"
+      continue
+    fi
+    t0=$SECONDS
+    RUN_DIR=$HERE/$DIR RUN_LOG=$OUT/.logs/$n.log
+    run env GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED="$CGO" \
+      nice -n 10 "$GO" build -p 1 -trimpath -tags "$TAGS" -ldflags "$LDFLAGS" \
+      -o "$OUT/.$n.tmp" "$PKG"
+    # Smoke check: the binary runs and reports the pinned version.
+    RUN_DIR=$OUT RUN_LOG=$OUT/.logs/$n.version.log
+    if [[ $n == pulumi ]]; then
+      run env PULUMI_SKIP_UPDATE_CHECK=true PULUMI_HOME="$OUT/.pulumi-home" "./.$n.tmp" version
+    else
+      run "./.$n.tmp" --version
+    fi
+    grep -qF -- "${VER#v}" "$RUN_LOG" ||
+      die "$n: built, but its version output does not mention ${VER#v}: $(head -c 300 "$RUN_LOG")"
+    [[ $n != kwok ]] || write_kwok_stages
+    mv -f "$OUT/.$n.tmp" "$OUT/$n"
+    printf '%s' "$want" >"$OUT/.stamps/$n"
+    size=$(du -m "$OUT/$n" | cut -f1)
+    echo "built in $((SECONDS - t0))s (${size} MB)"
+    built=$((built + 1))
+  done
+  echo "testbin: ${#names[@]} binaries in $OUT ($built built) in $((SECONDS - start))s"
+}
+
+# On one line, so bash has parsed the exit before main runs: editing this file
+# while a build runs cannot make bash read on into the edited text.
+main "$@"; exit
