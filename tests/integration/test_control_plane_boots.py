@@ -20,8 +20,7 @@ from tenantry import VirtualCluster
 from tenantry_api.config import CONFIG_KEY
 
 from tests.integration.conftest import require
-from tests.integration.test_local_cluster import wait_for
-from tests.support.kube import Kube
+from tests.support.kube import Kube, deployment, wait_for
 from tests.support.localcluster import LocalCluster, api_client, free_port, stop_pids, wait_http
 from tests.support.testbin import binary
 from tests.unit.mocks import deploy
@@ -177,21 +176,7 @@ def test_the_control_plane_boots_serves_a_tenant_and_survives_a_restart(
     tenant = connect(control_plane.local, kubeconfig)
 
     tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    tenant.create(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop"},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": {"app": "web"}},
-                "template": {
-                    "metadata": {"labels": {"app": "web"}},
-                    "spec": {"containers": [{"name": "web", "image": "nginx"}]},
-                },
-            },
-        }
-    )
+    tenant.create(deployment("web", "shop", replicas=2))
     # The controller-manager, running with the shipped flags, does its work.
     wait_for(lambda: tenant.list("apps/v1", "ReplicaSet", "shop"), what="ReplicaSet created")
     wait_for(lambda: len(tenant.list("v1", "Pod", "shop")) == 2, what="2 pods created")

@@ -1,26 +1,11 @@
 """The local cluster itself: real control plane, kwok nodes that run workloads."""
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from tests.support.kube import Kube
+from tests.support.kube import Kube, deployment, wait_for
 from tests.support.localcluster import LocalCluster, is_ready
-
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], timeout: float = 90, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_nodes_are_ready(kube: Kube) -> None:
@@ -30,21 +15,7 @@ def test_nodes_are_ready(kube: Kube) -> None:
 
 
 def test_a_deployment_becomes_ready(kube: Kube) -> None:
-    kube.create(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": {"app": "web"}},
-                "template": {
-                    "metadata": {"labels": {"app": "web"}},
-                    "spec": {"containers": [{"name": "web", "image": "nginx"}]},
-                },
-            },
-        }
-    )
+    kube.create(deployment("web", "default", replicas=2))
     wait_for(
         lambda: (
             kube.get("apps/v1", "Deployment", "web", "default")["status"].get("readyReplicas") == 2

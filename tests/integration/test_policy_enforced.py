@@ -11,8 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from tenantry import PodSecurityLevel
 from tenantry.tenant_policy import TenantPolicyArgs, render, resolve
 
-from tests.integration.test_local_cluster import wait_for
-from tests.support.kube import Kube
+from tests.support.kube import Kube, wait_for
 
 
 def apply_policy(kube: Kube, name: str, args: TenantPolicyArgs) -> None:

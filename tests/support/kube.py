@@ -4,13 +4,45 @@ The official client's typed API wants model objects; tests speak manifests. The 
 client takes manifests for every kind, including CRDs, through discovery.
 """
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.resource import Resource
 
 Manifest = dict[str, Any]
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float = 90, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def deployment(name: str, namespace: str, replicas: int = 1) -> Manifest:
+    """A minimal Deployment; on kwok nodes its pods become ready without an image."""
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": "nginx"}]},
+            },
+        },
+    }
 
 
 class Kube:
