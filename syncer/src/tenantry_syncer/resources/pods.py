@@ -51,8 +51,9 @@ class Context:
     host_namespace: str
     api_ip: str
     """Host ClusterIP of the virtual API server's Service: `kubernetes.default` resolves here."""
-    dns_ip: str
-    """Host ClusterIP of the tenant CoreDNS, itself a synced pod behind a synced Service."""
+    dns_ip: str | None
+    """Host ClusterIP of the tenant CoreDNS, itself a synced pod behind a synced Service;
+    None while the tenant runs no DNS, and then the pod keeps the host's resolver."""
     services: list[VirtualService] = field(default_factory=list)
     isolation: Isolation | None = None
 
@@ -164,6 +165,40 @@ def service_env(services: Iterable[VirtualService], api_ip: str) -> list[Manifes
     return env
 
 
+def references(spec: Manifest) -> dict[str, set[str]]:
+    """Names of the ConfigMaps and Secrets a pod spec uses (volumes, env, envFrom, pull
+    secrets): by default only these are synced."""
+    found: dict[str, set[str]] = {"ConfigMap": set(), "Secret": set()}
+    for volume in spec.get("volumes") or []:
+        if "configMap" in volume:
+            found["ConfigMap"].add(volume["configMap"]["name"])
+        if "secret" in volume:
+            found["Secret"].add(volume["secret"]["secretName"])
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            if "configMap" in source:
+                found["ConfigMap"].add(source["configMap"]["name"])
+            if "secret" in source:
+                found["Secret"].add(source["secret"]["name"])
+    for list_name in CONTAINER_LISTS:
+        for container in spec.get(list_name) or []:
+            for env in container.get("env") or []:
+                ref = env.get("valueFrom") or {}
+                if "configMapKeyRef" in ref:
+                    found["ConfigMap"].add(ref["configMapKeyRef"]["name"])
+                if "secretKeyRef" in ref:
+                    found["Secret"].add(ref["secretKeyRef"]["name"])
+            for source in container.get("envFrom") or []:
+                if "configMapRef" in source:
+                    found["ConfigMap"].add(source["configMapRef"]["name"])
+                if "secretRef" in source:
+                    found["Secret"].add(source["secretRef"]["name"])
+    for pull in spec.get("imagePullSecrets") or []:
+        found["Secret"].add(pull["name"])
+    # The token volume is served by the syncer itself, not by a synced ConfigMap.
+    found["ConfigMap"].discard("kube-root-ca.crt")
+    return found
+
+
 def to_host(virtual: Manifest, ctx: Context) -> Manifest:
     """The host pod for ``virtual``. Pure: the input is not modified."""
     pod = copy.deepcopy(virtual)
@@ -196,12 +231,13 @@ def to_host(virtual: Manifest, ctx: Context) -> Manifest:
     ):
         spec.pop(key, None)
     spec["enableServiceLinks"] = False  # host Services would leak into the environment
-    spec["dnsPolicy"] = "None"
-    spec["dnsConfig"] = {
-        "nameservers": [ctx.dns_ip],
-        "searches": [f"{namespace}.svc.cluster.local", "svc.cluster.local", "cluster.local"],
-        "options": [{"name": "ndots", "value": "5"}],
-    }
+    if ctx.dns_ip:
+        spec["dnsPolicy"] = "None"
+        spec["dnsConfig"] = {
+            "nameservers": [ctx.dns_ip],
+            "searches": [f"{namespace}.svc.cluster.local", "svc.cluster.local", "cluster.local"],
+            "options": [{"name": "ndots", "value": "5"}],
+        }
     spec["hostAliases"] = [
         *(spec.get("hostAliases") or []),
         {"ip": ctx.api_ip, "hostnames": list(KUBERNETES_NAMES)},

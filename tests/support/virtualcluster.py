@@ -1,0 +1,147 @@
+"""A VirtualCluster's control plane, run on this machine from the commands the component
+renders: only binary paths, ports and mount paths are mapped."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tenantry import VirtualCluster
+from tenantry_api.config import CONFIG_KEY
+from tenantry_api.naming import kubeconfig_secret_name
+
+from tests.support.kube import Kube
+from tests.support.localcluster import api_client, free_port, stop_pids, wait_http
+from tests.support.testbin import binary
+from tests.unit.mocks import deploy
+
+MOUNTS = ("/pki", "/data", "/etc/tenantry")
+
+
+@dataclass
+class Rendered:
+    init: list[dict[str, Any]]
+    containers: dict[str, dict[str, Any]]
+    config_json: str
+
+
+def render(name: str, namespace: str) -> Rendered:
+    d = deploy(lambda: VirtualCluster(name, {"namespace": namespace}))
+    pod = d.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]
+    config = d.one("kubernetes:core/v1:ConfigMap").inputs["data"][CONFIG_KEY]
+    return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config)
+
+
+class Local:
+    """Maps a container's view (mounts, ports, binaries) onto this machine."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.api_port = free_port()
+        self.store_port = free_port()
+        self.kcm_port = free_port()
+        for mount in MOUNTS:
+            (root / mount.strip("/")).mkdir(parents=True, exist_ok=True)
+
+    def arg(self, value: str) -> str:
+        for mount in MOUNTS:
+            if value == mount or value.startswith(f"{mount}/"):
+                value = str(self.root / mount.strip("/")) + value[len(mount) :]
+            value = value.replace(f"={mount}/", f"={self.root / mount.strip('/')}/")
+            value = value.replace(f"//{mount}/", f"//{self.root / mount.strip('/')}/")
+        value = value.replace("127.0.0.1:2379", f"127.0.0.1:{self.store_port}")
+        return value.replace("--secure-port=6443", f"--secure-port={self.api_port}")
+
+    def argv(self, container: dict[str, Any]) -> list[str]:
+        command = [*container["command"], *container.get("args", [])]
+        program = command[0]
+        path = (
+            str(Path(sys.executable).parent / program)
+            if program.startswith("tenantry-")
+            else str(binary(program))
+        )
+        extra = [f"--secure-port={self.kcm_port}"] if program == "kube-controller-manager" else []
+        return [path, *(self.arg(a) for a in command[1:]), *extra]
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.api_port}"
+
+
+class ControlPlane:
+    def __init__(self, rendered: Rendered, local: Local, host_kubeconfig: Path) -> None:
+        self.rendered = rendered
+        self.local = local
+        self.host_kubeconfig = host_kubeconfig
+        self.pids: dict[str, int] = {}
+
+    def init(self) -> str:
+        (self.local.root / "etc/tenantry" / CONFIG_KEY).write_text(self.rendered.config_json)
+        (init,) = self.rendered.init
+        done = subprocess.run(
+            self.local.argv(init),
+            env={**os.environ, "KUBECONFIG": str(self.host_kubeconfig)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        # The sidecars' kubeconfigs name the in-pod API port: remap it like the flags.
+        for conf in (self.local.root / "pki").glob("*.conf"):
+            text = conf.read_text()
+            conf.write_text(text.replace("127.0.0.1:6443", f"127.0.0.1:{self.local.api_port}"))
+        return done.stdout
+
+    def start(self) -> None:
+        logs = self.local.root / "logs"
+        logs.mkdir(exist_ok=True)
+        for name in ("kine", "kube-apiserver", "kube-controller-manager"):
+            log = (logs / f"{name}.log").open("ab")
+            proc = subprocess.Popen(
+                self.local.argv(self.rendered.containers[name]),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self.pids[name] = proc.pid
+
+    def stop(self) -> None:
+        stop_pids(self.pids)
+        self.pids = {}
+
+    def restore_conf_ports(self) -> None:
+        for conf in (self.local.root / "pki").glob("*.conf"):
+            conf.write_text(
+                conf.read_text().replace(f"127.0.0.1:{self.local.api_port}", "127.0.0.1:6443")
+            )
+
+
+def tenant_kubeconfig(host: Kube, local: Local, root: Path, name: str, namespace: str) -> Path:
+    """The tenant's kubeconfig from the vc-<name> Secret, its server remapped to the local port;
+    its CA and client cert are also written out to poll /readyz."""
+    data = {
+        k: base64.b64decode(v)
+        for k, v in host.get("v1", "Secret", kubeconfig_secret_name(name), namespace)[
+            "data"
+        ].items()
+    }
+    for key in ("certificate-authority", "client-certificate", "client-key"):
+        (root / key).write_bytes(data[key])
+    config = json.loads(data["config"])
+    config["clusters"][0]["cluster"]["server"] = local.server
+    path = root / "tenant.kubeconfig"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def connect(local: Local, kubeconfig: Path) -> Kube:
+    """A client of the virtual API once /readyz says so (discovery needs every group up)."""
+    root = kubeconfig.parent
+    tls = (root / "certificate-authority", root / "client-certificate", root / "client-key")
+    wait_http(f"{local.server}/readyz", 120, tls)
+    return Kube(api_client(kubeconfig))
