@@ -64,6 +64,9 @@ class Kube:
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
         return dict(self._resource(api_version, kind).get(name=name, namespace=namespace).to_dict())
 
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        self._resource(api_version, kind).delete(name=name, namespace=namespace)
+
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, label_selector: str = ""
     ) -> list[Manifest]:

@@ -188,7 +188,14 @@ class Syncer:
             self._apply(kind, desired, host, compare=("data", "binaryData", "type", "metadata"))
 
     def _wanted(self, kind: str, virtual: Manifest) -> bool:
-        if kind in ("Pod", "Service"):
+        if kind == "Service":
+            # The virtual API server's own Service is served by the VirtualCluster's host
+            # Service; a host copy would point at nothing.
+            return (virtual["metadata"]["namespace"], virtual["metadata"]["name"]) != (
+                "default",
+                "kubernetes",
+            )
+        if kind == "Pod":
             return True
         flags = self.config.from_virtual
         if (kind == "ConfigMap" and flags.all_configmaps) or (

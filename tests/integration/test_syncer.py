@@ -1,0 +1,163 @@
+"""The syncer against two real API servers: a VirtualCluster control plane booted from its
+rendered flags, and the local host cluster with kwok nodes."""
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tenantry_api import keys
+from tenantry_api.config import SyncerConfig, load
+from tenantry_api.naming import host_name
+from tenantry_syncer.sync import Syncer
+
+from tests.integration.conftest import require
+from tests.support.kube import Kube, Manifest, deployment, wait_for
+from tests.support.localcluster import LocalCluster, api_client
+from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
+
+HOST_NS = "sync-host"
+VC = "vc"
+SELECTOR = f"{keys.VCLUSTER}={VC}"
+
+
+@dataclass
+class Setup:
+    host: Kube
+    tenant: Kube
+    config: SyncerConfig
+
+
+@pytest.fixture(scope="module")
+def setup(
+    cluster: LocalCluster, kube: Kube, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Setup]:
+    require("kine", "kube-apiserver", "kube-controller-manager")
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HOST_NS}})
+    # The Service the component puts in front of the virtual API server: pods reach
+    # `kubernetes.default` through its ClusterIP.
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": VC, "namespace": HOST_NS},
+            "spec": {"ports": [{"port": 443, "targetPort": 6443}], "selector": {"app": "vc"}},
+        }
+    )
+    root = Path(tmp_path_factory.mktemp("sync"))
+    rendered = render(VC, HOST_NS)
+    plane = ControlPlane(rendered, Local(root), cluster.kubeconfig)
+    plane.init()
+    plane.start()
+    kubeconfig = tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS)
+    tenant = connect(plane.local, kubeconfig)
+    config = load(SyncerConfig, rendered.config_json)
+    # The syncer's own credentials, from the PKI directory init wrote.
+    syncer = Syncer(
+        config, api_client(root / "pki" / "syncer.conf"), api_client(cluster.kubeconfig)
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=syncer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: syncer.ready, what="syncer informers synced")
+        yield Setup(kube, tenant, config)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        plane.stop()
+
+
+def host_pods(host: Kube) -> list[Manifest]:
+    return host.list("v1", "Pod", HOST_NS, label_selector=SELECTOR)
+
+
+def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "site", "namespace": "shop"},
+            "data": {"index.html": "hi"},
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": "shop"},
+            "stringData": {"password": "s3cret"},
+        }
+    )
+    web = deployment("web", "shop", replicas=3)
+    pod_spec = web["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "site", "configMap": {"name": "site"}}]
+    pod_spec["containers"][0]["env"] = [
+        {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}}
+    ]
+    tenant.create(web)
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        }
+    )
+
+    def running_on_host() -> bool:
+        found = host_pods(host)
+        return len(found) == 3 and all(
+            (p.get("status") or {}).get("phase") == "Running" for p in found
+        )
+
+    wait_for(running_on_host, timeout=120, what="3 running host pods")
+    assert host.get("v1", "ConfigMap", host_name("site", "shop", VC), HOST_NS)["data"] == {
+        "index.html": "hi"
+    }
+    assert host.get("v1", "Secret", host_name("creds", "shop", VC), HOST_NS)["data"]
+
+    def virtual_running() -> bool:
+        found = tenant.list("v1", "Pod", "shop")
+        return len(found) == 3 and all(
+            p["status"].get("phase") == "Running" and p["spec"].get("nodeName") for p in found
+        )
+
+    wait_for(virtual_running, timeout=120, what="virtual pods Running with node names")
+    host_svc = host.get("v1", "Service", host_name("web", "shop", VC), HOST_NS)
+    wait_for(
+        lambda: (
+            tenant.get("v1", "Service", "web", "shop")["spec"]["clusterIP"]
+            == host_svc["spec"]["clusterIP"]
+        ),
+        what="virtual Service takes the host ClusterIP",
+    )
+
+
+def test_a_host_pod_deleted_by_someone_else_is_restored(setup: Setup) -> None:
+    victim = host_pods(setup.host)[0]["metadata"]["name"]
+    setup.host.delete("v1", "Pod", victim, HOST_NS)
+    wait_for(
+        lambda: any(
+            p["metadata"]["name"] == victim and not p["metadata"].get("deletionTimestamp")
+            for p in host_pods(setup.host)
+        ),
+        timeout=60,
+        what="host pod restored",
+    )
+
+
+def test_deleting_in_the_virtual_cluster_removes_the_host_objects(setup: Setup) -> None:
+    setup.tenant.delete("apps/v1", "Deployment", "web", "shop")
+    setup.tenant.delete("v1", "Service", "web", "shop")
+    wait_for(lambda: host_pods(setup.host) == [], timeout=120, what="host pods gone")
+    wait_for(
+        lambda: setup.tenant.list("v1", "Pod", "shop") == [], timeout=60, what="virtual pods gone"
+    )
+    wait_for(
+        lambda: setup.host.list("v1", "Service", HOST_NS, label_selector=SELECTOR) == [],
+        what="host Service gone",
+    )
