@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tenantry_syncer.kube import api_client_from
 
 from tests.support.kube import Kube
-from tests.support.localcluster import LocalCluster, api_client
+from tests.support.localcluster import LocalCluster
 from tests.support.testbin import MissingBinaryError, binary
 
 CLUSTER_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
@@ -38,4 +39,4 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def kube(cluster: LocalCluster) -> Kube:
-    return Kube(api_client(cluster.kubeconfig))
+    return Kube(api_client_from(cluster.kubeconfig))

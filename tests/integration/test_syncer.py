@@ -1,7 +1,7 @@
 """The syncer against two real API servers: a VirtualCluster control plane booted from its
 rendered flags, and the local host cluster with kwok nodes."""
 
-import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +10,10 @@ import pytest
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
-from tenantry_syncer.sync import Syncer
 
 from tests.integration.conftest import require
 from tests.support.kube import Kube, Manifest, deployment, wait_for
-from tests.support.localcluster import LocalCluster, api_client
+from tests.support.localcluster import LocalCluster, wait_http
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
 HOST_NS = "sync-host"
@@ -27,6 +26,7 @@ class Setup:
     host: Kube
     tenant: Kube
     config: SyncerConfig
+    plane: ControlPlane
 
 
 @pytest.fixture(scope="module")
@@ -53,19 +53,12 @@ def setup(
     kubeconfig = tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS)
     tenant = connect(plane.local, kubeconfig)
     config = load(SyncerConfig, rendered.config_json)
-    # The syncer's own credentials, from the PKI directory init wrote.
-    syncer = Syncer(
-        config, api_client(root / "pki" / "syncer.conf"), api_client(cluster.kubeconfig)
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=syncer.run, args=(stop,), daemon=True)
-    thread.start()
+    # The syncer container, as rendered: `tenantry-syncer run` with its own credentials.
+    plane.start("syncer")
     try:
-        wait_for(lambda: syncer.ready, what="syncer informers synced")
-        yield Setup(kube, tenant, config)
+        wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
+        yield Setup(kube, tenant, config, plane)
     finally:
-        stop.set()
-        thread.join(timeout=10)
         plane.stop()
 
 
@@ -161,3 +154,13 @@ def test_deleting_in_the_virtual_cluster_removes_the_host_objects(setup: Setup) 
         lambda: setup.host.list("v1", "Service", HOST_NS, label_selector=SELECTOR) == [],
         what="host Service gone",
     )
+
+
+def test_the_syncer_holds_the_lease_and_serves_metrics(setup: Setup) -> None:
+    lease = setup.host.get("coordination.k8s.io/v1", "Lease", f"tenantry-syncer-{VC}", HOST_NS)
+    assert lease["spec"]["holderIdentity"]
+    port = setup.plane.local.syncer_port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert 'tenantry_sync_duration_seconds_count{kind="Pod"}' in metrics
+    assert "tenantry_queue_depth" in metrics

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kubernetes import client, config
+from tenantry_syncer.kube import api_client_from
 
 from tests.support.kube import Kube, Manifest
 from tests.support.pki import DevPKI
@@ -31,13 +31,6 @@ from tests.support.testbin import REPO, binary
 DEFAULT_DIR = REPO / ".testbin" / "cluster"
 SERVICE_CIDR = "10.96.0.0/16"
 STORAGE_CLASS = "standard"
-
-
-def api_client(kubeconfig: Path) -> client.ApiClient:
-    """A client for one cluster; never touches the process-wide default configuration."""
-    configuration = client.Configuration()
-    config.load_kube_config(str(kubeconfig), client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return client.ApiClient(configuration=configuration)
 
 
 def is_ready(obj: Manifest) -> bool:
@@ -251,7 +244,7 @@ class LocalCluster:
 
     def _seed(self, timeout: float) -> None:
         """Simulated nodes, a default StorageClass and a pool of volumes to bind."""
-        kube = Kube(api_client(self.kubeconfig))
+        kube = Kube(api_client_from(self.kubeconfig))
         for i in range(self.nodes):
             name = f"kwok-node-{i}"
             kube.create(

@@ -13,9 +13,10 @@ from typing import Any
 from tenantry import VirtualCluster
 from tenantry_api.config import CONFIG_KEY
 from tenantry_api.naming import kubeconfig_secret_name
+from tenantry_syncer.kube import api_client_from
 
 from tests.support.kube import Kube
-from tests.support.localcluster import api_client, free_port, stop_pids, wait_http
+from tests.support.localcluster import free_port, stop_pids, wait_http
 from tests.support.testbin import binary
 from tests.unit.mocks import deploy
 
@@ -44,6 +45,7 @@ class Local:
         self.api_port = free_port()
         self.store_port = free_port()
         self.kcm_port = free_port()
+        self.syncer_port = free_port()
         for mount in MOUNTS:
             (root / mount.strip("/")).mkdir(parents=True, exist_ok=True)
 
@@ -54,6 +56,7 @@ class Local:
             value = value.replace(f"={mount}/", f"={self.root / mount.strip('/')}/")
             value = value.replace(f"//{mount}/", f"//{self.root / mount.strip('/')}/")
         value = value.replace("127.0.0.1:2379", f"127.0.0.1:{self.store_port}")
+        value = value.replace("--port=8080", f"--port={self.syncer_port}")
         return value.replace("--secure-port=6443", f"--secure-port={self.api_port}")
 
     def argv(self, container: dict[str, Any]) -> list[str]:
@@ -97,18 +100,25 @@ class ControlPlane:
             conf.write_text(text.replace("127.0.0.1:6443", f"127.0.0.1:{self.local.api_port}"))
         return done.stdout
 
-    def start(self) -> None:
+    def start(self, *names: str) -> None:
+        """Start containers as rendered (default: the control plane, not the syncer)."""
         logs = self.local.root / "logs"
         logs.mkdir(exist_ok=True)
-        for name in ("kine", "kube-apiserver", "kube-controller-manager"):
+        for name in names or ("kine", "kube-apiserver", "kube-controller-manager"):
             log = (logs / f"{name}.log").open("ab")
             proc = subprocess.Popen(
                 self.local.argv(self.rendered.containers[name]),
+                # Outside a pod the syncer reaches the host through a kubeconfig.
+                env={**os.environ, "KUBECONFIG": str(self.host_kubeconfig)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             self.pids[name] = proc.pid
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one container, as a crash or an eviction would."""
+        stop_pids({name: self.pids.pop(name)}, grace=0)
 
     def stop(self) -> None:
         stop_pids(self.pids)
@@ -144,4 +154,4 @@ def connect(local: Local, kubeconfig: Path) -> Kube:
     root = kubeconfig.parent
     tls = (root / "certificate-authority", root / "client-certificate", root / "client-key")
     wait_http(f"{local.server}/readyz", 120, tls)
-    return Kube(api_client(kubeconfig))
+    return Kube(api_client_from(kubeconfig))

@@ -13,6 +13,7 @@ PKI_DIR = "/pki"
 DATA_DIR = "/data"
 CONFIG_DIR = "/etc/tenantry"
 API_PORT = 6443
+SYNCER_PORT = 8080
 STORE_ENDPOINT = "http://127.0.0.1:2379"
 
 # Controllers that need real nodes or cloud APIs have nothing to do in a virtual cluster;
@@ -42,9 +43,11 @@ class ControlPlane:
     syncer_image: str
 
 
-def _probe(path: str, period: int, failure_threshold: int) -> dict[str, Any]:
+def _probe(
+    path: str, period: int, failure_threshold: int, port: int = API_PORT, scheme: str = "HTTPS"
+) -> dict[str, Any]:
     return {
-        "httpGet": {"path": path, "port": API_PORT, "scheme": "HTTPS"},
+        "httpGet": {"path": path, "port": port, "scheme": scheme},
         "periodSeconds": period,
         "failureThreshold": failure_threshold,
         "timeoutSeconds": 5,
@@ -124,6 +127,8 @@ def store_container(cp: ControlPlane) -> dict[str, Any]:
         "args": [
             f"--endpoint=sqlite://{DATA_DIR}/state.db?_journal=WAL&cache=shared",
             "--listen-address=127.0.0.1:2379",
+            # Its metrics would take :8080, the syncer's port in the same pod.
+            "--metrics-bind-address=0",
         ],
         "volumeMounts": mount,
     }
@@ -172,8 +177,20 @@ def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, A
         {
             "name": "syncer",
             "image": cp.syncer_image,
-            "command": ["tenantry-syncer", "run", *config_arg, "--pki-dir", PKI_DIR],
-            "ports": [{"name": "metrics", "containerPort": 8080}],
+            "command": [
+                "tenantry-syncer",
+                "run",
+                *config_arg,
+                "--pki-dir",
+                PKI_DIR,
+                f"--port={SYNCER_PORT}",
+            ],
+            "env": [
+                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+            ],
+            "ports": [{"name": "metrics", "containerPort": SYNCER_PORT}],
+            "readinessProbe": _probe("/readyz", 5, 3, port=SYNCER_PORT, scheme="HTTP"),
+            "livenessProbe": _probe("/healthz", 10, 6, port=SYNCER_PORT, scheme="HTTP"),
             "volumeMounts": [{**pki, "readOnly": True}, config],
             "securityContext": restricted,
         },

@@ -1,22 +1,28 @@
 """Command line of tenantry-syncer.
 
 - `init`: the init container; prepares the PKI and the tenant kubeconfig (see init.py).
+- `run`: the syncer container; leader-elected sync with /healthz, /readyz and /metrics.
 - `check-config`: validate a SyncerConfig document.
-
-The `run` command named by the StatefulSet comes with the syncer work.
 """
 
 import argparse
 import logging
 import os
+import signal
+import socket
 import sys
+import threading
 from pathlib import Path
 
+from kubernetes.dynamic import DynamicClient
 from tenantry_api.cli import check_config, load_document
 from tenantry_api.config import SyncerConfig
 
 from tenantry_syncer import init, pki
-from tenantry_syncer.kube import host_api
+from tenantry_syncer.controller.leader import LeaderElector
+from tenantry_syncer.controller.metrics import HealthServer
+from tenantry_syncer.kube import api_client_from, host_api
+from tenantry_syncer.sync import Syncer
 
 PROG = "tenantry-syncer"
 
@@ -35,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None,
         help="host cluster kubeconfig (default: $KUBECONFIG, else in-cluster)",
     )
+    run_cmd = commands.add_parser("run", help="sync the virtual cluster onto the host")
+    run_cmd.add_argument("--config", type=Path, required=True)
+    run_cmd.add_argument("--pki-dir", type=Path, required=True)
+    run_cmd.add_argument("--kubeconfig", type=Path, default=init_cmd.get_default("kubeconfig"))
+    run_cmd.add_argument("--port", type=int, default=8080, help="health and metrics port")
+    run_cmd.add_argument("--workers", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -43,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     config = load_document(PROG, SyncerConfig, args.config)
     if config is None:
         return 1
+    if args.command == "run":
+        return run(config, args.pki_dir, args.kubeconfig, args.port, args.workers)
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
     try:
         outcome = init.run(config, args.pki_dir, store)
@@ -55,6 +69,29 @@ def main(argv: list[str] | None = None) -> int:
         f"{PROG} init: pki re-issued: {changed}; {len(outcome.files_written)} files written; "
         f"tenant kubeconfig {kubeconfig}"
     )
+    return 0
+
+
+def run(
+    config: SyncerConfig, pki_dir: Path, kubeconfig: Path | None, port: int, workers: int
+) -> int:
+    host = host_api(kubeconfig)
+    syncer = Syncer(config, api_client_from(pki_dir / "syncer.conf"), host, workers=workers)
+    elector = LeaderElector(
+        DynamicClient(host).resources.get(api_version="coordination.k8s.io/v1", kind="Lease"),  # type: ignore[no-untyped-call]
+        config.host_namespace,
+        f"tenantry-syncer-{config.vcluster}",
+        identity=os.environ.get("POD_NAME") or socket.gethostname(),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    health = HealthServer(port, ready=lambda: syncer.ready).start()
+    threading.Thread(target=elector.run, args=(stop,), daemon=True).start()
+    try:
+        syncer.run(stop, leading=elector.leading)
+    finally:
+        health.stop()
     return 0
 
 

@@ -1,14 +1,21 @@
-"""Connections to the host cluster: in-cluster by default, a kubeconfig when given."""
+"""Connections to the API servers: the host in-cluster by default, or through a kubeconfig."""
 
 from pathlib import Path
 
 from kubernetes import client, config
 
 
-def host_api(kubeconfig: Path | None = None) -> client.ApiClient:
+def api_client_from(kubeconfig: Path) -> client.ApiClient:
+    """A client for the cluster ``kubeconfig`` names; never the process-wide default."""
     configuration = client.Configuration()
+    config.load_kube_config(str(kubeconfig), client_configuration=configuration)  # type: ignore[no-untyped-call]
+    return client.ApiClient(configuration)
+
+
+def host_api(kubeconfig: Path | None = None) -> client.ApiClient:
+    """The host cluster: ``kubeconfig`` when given, else the pod's in-cluster credentials."""
     if kubeconfig is not None:
-        config.load_kube_config(str(kubeconfig), client_configuration=configuration)  # type: ignore[no-untyped-call]
-    else:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return api_client_from(kubeconfig)
+    configuration = client.Configuration()
+    config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     return client.ApiClient(configuration)
