@@ -48,16 +48,14 @@ def setup(
     root = Path(tmp_path_factory.mktemp("sync"))
     rendered = render(VC, HOST_NS)
     plane = ControlPlane(rendered, Local(root), cluster.kubeconfig)
-    plane.init()
-    plane.start()
-    kubeconfig = tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS)
-    tenant = connect(plane.local, kubeconfig)
-    config = load(SyncerConfig, rendered.config_json)
-    # The syncer container, as rendered: `tenantry-syncer run` with its own credentials.
-    plane.start("syncer")
-    try:
+    try:  # whatever fails from here on, no process is left behind
+        plane.init()
+        plane.start()
+        tenant = connect(plane.local, tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS))
+        # The syncer container, as rendered: `tenantry-syncer run` with its own credentials.
+        plane.start("syncer")
         wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
-        yield Setup(kube, tenant, config, plane)
+        yield Setup(kube, tenant, load(SyncerConfig, rendered.config_json), plane)
     finally:
         plane.stop()
 
@@ -164,3 +162,39 @@ def test_the_syncer_holds_the_lease_and_serves_metrics(setup: Setup) -> None:
         metrics = response.read().decode()
     assert 'tenantry_sync_duration_seconds_count{kind="Pod"}' in metrics
     assert "tenantry_queue_depth" in metrics
+
+
+def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "burst"}})
+    tenant.create(deployment("many", "burst", replicas=200))
+    # Let the syncer get part of the way, then kill it as a crash or an eviction would.
+    wait_for(lambda: len(host_pods(host)) >= 20, timeout=120, what="burst under way")
+    setup.plane.kill("syncer")
+    # Meanwhile the tenant changes its mind about some pods: their host twins must not stay.
+    doomed = [p["metadata"]["name"] for p in tenant.list("v1", "Pod", "burst")[:10]]
+    for name in doomed:
+        tenant.delete("v1", "Pod", name, "burst")
+    setup.plane.start("syncer")
+
+    def converged() -> bool:
+        virtual = {
+            host_name(p["metadata"]["name"], "burst", VC)
+            for p in tenant.list("v1", "Pod", "burst")
+            if not p["metadata"].get("deletionTimestamp")
+        }
+        on_host = {
+            p["metadata"]["name"]
+            for p in host_pods(host)
+            if not p["metadata"].get("deletionTimestamp")
+        }
+        return len(virtual) == 200 and on_host == virtual
+
+    wait_for(converged, timeout=300, what="200 host pods, one per virtual pod")
+    tokens = host.list("v1", "Secret", HOST_NS, label_selector=SELECTOR)
+    token_names = {
+        s["metadata"]["name"] for s in tokens if s["metadata"]["name"].endswith("-sa-token")
+    }
+    assert token_names == {f"{p['metadata']['name']}-sa-token" for p in host_pods(host)}
+    tenant.delete("apps/v1", "Deployment", "many", "burst")
+    wait_for(lambda: host_pods(host) == [], timeout=300, what="burst cleaned up")
