@@ -1,0 +1,54 @@
+"""The syncer's keyed work queue: dedupe, one worker per key, exponential back-off."""
+
+import threading
+import time
+
+from tenantry_syncer.controller.queue import Backoff, WorkQueue
+
+
+def test_a_key_is_queued_once() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    for _ in range(3):
+        q.add("a")
+    q.add("b")
+    assert len(q) == 2
+    assert [q.get(0), q.get(0), q.get(0)] == ["a", "b", None]
+
+
+def test_a_key_added_while_processing_is_processed_again_afterwards() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    assert q.get(0) == "a"
+    q.add("a")  # an update arrives mid-reconcile
+    assert q.get(0) is None  # never handed to a second worker at the same time
+    q.done("a")
+    assert q.get(0) == "a"
+
+
+def test_retries_back_off_exponentially_and_forget_resets() -> None:
+    backoff = Backoff(base=0.01, cap=0.05)
+    assert [backoff.delay(n) for n in (1, 2, 3, 4, 10)] == [0.01, 0.02, 0.04, 0.05, 0.05]
+    q: WorkQueue[str] = WorkQueue(backoff)
+    q.add("a")
+    key = q.get(0)
+    assert key == "a"
+    assert q.retry(key) == 0.01
+    q.done(key)
+    assert q.get(0) is None  # not before its delay
+    assert q.get(1) == "a"
+    assert q.retry("a") == 0.02
+    q.done("a")
+    assert q.get(1) == "a"
+    q.forget("a")
+    assert q.retry("a") == 0.01
+
+
+def test_shutdown_wakes_waiting_workers() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    got: list[str | None] = []
+    worker = threading.Thread(target=lambda: got.append(q.get()))
+    worker.start()
+    time.sleep(0.05)
+    q.shutdown()
+    worker.join(timeout=2)
+    assert got == [None]
