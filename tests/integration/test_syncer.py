@@ -198,3 +198,28 @@ def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(se
     assert token_names == {f"{p['metadata']['name']}-sa-token" for p in host_pods(host)}
     tenant.delete("apps/v1", "Deployment", "many", "burst")
     wait_for(lambda: host_pods(host) == [], timeout=300, what="burst cleaned up")
+
+
+def test_a_pod_above_the_pod_security_level_is_not_synced_and_told_why(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "rogue"}})
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "escape", "namespace": "rogue"},
+            "spec": {"hostPID": True, "containers": [{"name": "c", "image": "busybox"}]},
+        }
+    )
+    event = wait_for(
+        lambda: next(
+            (e for e in tenant.list("v1", "Event", "rogue") if e["reason"] == "PodSecurity"), None
+        ),
+        what="PodSecurity event",
+    )
+    assert event is not None
+    assert event["involvedObject"]["name"] == "escape"
+    assert "spec.hostPID" in event["message"]
+    assert not any(
+        p["metadata"]["name"] == host_name("escape", "rogue", VC) for p in host_pods(host)
+    )

@@ -52,6 +52,7 @@ class Syncer:
         self._virtual_core = client.CoreV1Api(virtual)
         self._workers = workers
         self._api_ip_cache: str | None = None
+        self._refused: set[str | None] = set()
         self.queue: WorkQueue[Key] = WorkQueue()
         selector = f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE},{keys.VCLUSTER}={config.vcluster}"
         v_dyn, h_dyn = DynamicClient(virtual), DynamicClient(host)  # type: ignore[no-untyped-call]
@@ -284,9 +285,10 @@ class Syncer:
                 virtual.get("spec") or {}, self.config.pod_security_level
             )
             if problems:
-                self._event(
-                    virtual, "PodSecurity", f"not synced to the host: {'; '.join(problems)}"
-                )
+                if meta.get("uid") not in self._refused:  # one Event per pod, not per resync
+                    message = f"not synced to the host: {'; '.join(problems)}"
+                    self._event(virtual, "PodSecurity", message)
+                    self._refused.add(meta.get("uid"))
                 return
             desired = pods.to_host(virtual, self._context(meta["namespace"]))
             self._ensure_token(virtual, desired["metadata"]["name"])
