@@ -191,11 +191,16 @@ def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(se
         return len(virtual) == 200 and on_host == virtual
 
     wait_for(converged, timeout=300, what="200 host pods, one per virtual pod")
-    tokens = host.list("v1", "Secret", HOST_NS, label_selector=SELECTOR)
-    token_names = {
-        s["metadata"]["name"] for s in tokens if s["metadata"]["name"].endswith("-sa-token")
-    }
-    assert token_names == {f"{p['metadata']['name']}-sa-token" for p in host_pods(host)}
+
+    def tokens_match_pods() -> bool:
+        tokens = host.list("v1", "Secret", HOST_NS, label_selector=SELECTOR)
+        names = {
+            s["metadata"]["name"] for s in tokens if s["metadata"]["name"].endswith("-sa-token")
+        }
+        return names == {f"{p['metadata']['name']}-sa-token" for p in host_pods(host)}
+
+    # Token Secrets belong to their host pods: the host's garbage collector removes strays.
+    wait_for(tokens_match_pods, timeout=120, what="one token Secret per host pod, no strays")
     tenant.delete("apps/v1", "Deployment", "many", "burst")
     wait_for(lambda: host_pods(host) == [], timeout=300, what="burst cleaned up")
 

@@ -228,8 +228,6 @@ class Syncer:
         except ApiException as e:
             if e.status != 404:
                 raise
-        if kind == "Pod":
-            self._delete_host("Secret", pods.token_secret_name(hname))
 
     # pods
 
@@ -291,15 +289,24 @@ class Syncer:
                     self._refused.add(meta.get("uid"))
                 return
             desired = pods.to_host(virtual, self._context(meta["namespace"]))
-            self._ensure_token(virtual, desired["metadata"]["name"])
-            self.host.resources["Pod"].create(body=desired, namespace=self.config.host_namespace)
+            created = self.host.resources["Pod"].create(
+                body=desired, namespace=self.config.host_namespace
+            )
+            # The kubelet waits for the token volume, so the pod may come first; owned by the
+            # pod, the Secret goes with it, even if this process dies in between.
+            self._ensure_token(virtual, created.to_dict())
             return
         if meta.get("deletionTimestamp"):
             self._delete_host("Pod", host["metadata"]["name"])
             return
+        secret_key = (
+            f"{self.config.host_namespace}/{pods.token_secret_name(host['metadata']['name'])}"
+        )
+        if self.host.informers["Secret"].get(secret_key) is None:
+            self._ensure_token(virtual, host)  # a crash between pod and Secret
         self._status_back(virtual, host)
 
-    def _ensure_token(self, virtual: Manifest, host_pod: str) -> None:
+    def _ensure_token(self, virtual: Manifest, host_pod: Manifest) -> None:
         meta = virtual["metadata"]
         sa = (virtual.get("spec") or {}).get("serviceAccountName", "default")
         review = self._virtual_core.create_namespaced_service_account_token(
@@ -319,8 +326,16 @@ class Syncer:
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {
-                "name": pods.token_secret_name(host_pod),
+                "name": pods.token_secret_name(host_pod["metadata"]["name"]),
                 "namespace": self.config.host_namespace,
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "name": host_pod["metadata"]["name"],
+                        "uid": host_pod["metadata"]["uid"],
+                    }
+                ],
                 "labels": {
                     keys.MANAGED_BY: keys.MANAGED_BY_VALUE,
                     keys.VCLUSTER: self.config.vcluster,
