@@ -33,7 +33,7 @@ sync: .venv/.synced
 lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy $(PACKAGES) tests
+	$(UV) run --frozen mypy $(PACKAGES) tests benchmarks
 
 format: sync
 	$(UV) run --frozen ruff format .
