@@ -316,12 +316,12 @@ class Syncer:
                 spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600 * 24 * 365)
             ),
         )
-        root_ca = self._virtual_core.read_namespaced_config_map(
-            "kube-root-ca.crt", meta["namespace"]
-        )
-        if review.status is None or not root_ca.data or "ca.crt" not in root_ca.data:
+        # The CA comes from the ConfigMap informer: no extra API call per pod.
+        root_ca = self.virtual.informers["ConfigMap"].get(f"{meta['namespace']}/kube-root-ca.crt")
+        ca = ((root_ca or {}).get("data") or {}).get("ca.crt")
+        if review.status is None or not review.status.token or not ca:
             raise RuntimeError(f"no token or CA yet for {meta['namespace']}/{sa}")
-        token, ca = review.status.token or "", root_ca.data["ca.crt"]
+        token = review.status.token
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
