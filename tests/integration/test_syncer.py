@@ -141,6 +141,28 @@ def test_a_host_pod_deleted_by_someone_else_is_restored(setup: Setup) -> None:
     )
 
 
+def test_a_host_pod_edited_by_someone_else_is_restored(setup: Setup) -> None:
+    victim = host_pods(setup.host)[0]
+    name = victim["metadata"]["name"]
+    # Relabelled, and even stripped of the labels that mark it as ours.
+    edit = {"metadata": {"labels": {"app": "hijacked", keys.MANAGED_BY: None, keys.VCLUSTER: None}}}
+    setup.host.patch("v1", "Pod", name, HOST_NS, edit)
+
+    def restored() -> bool:
+        meta = setup.host.get("v1", "Pod", name, HOST_NS)["metadata"]
+        return bool(
+            meta["labels"]["app"] == "web"
+            and meta["annotations"][keys.OBJECT_NAME]
+            == victim["metadata"]["annotations"][keys.OBJECT_NAME]
+        )
+
+    wait_for(restored, timeout=60, what="host pod labels restored")
+    # Put back in place, not re-created.
+    assert (
+        setup.host.get("v1", "Pod", name, HOST_NS)["metadata"]["uid"] == victim["metadata"]["uid"]
+    )
+
+
 def test_deleting_in_the_virtual_cluster_removes_the_host_objects(setup: Setup) -> None:
     setup.tenant.delete("apps/v1", "Deployment", "web", "shop")
     setup.tenant.delete("v1", "Service", "web", "shop")

@@ -67,6 +67,13 @@ class Kube:
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
         self._resource(api_version, kind).delete(name=name, namespace=namespace)
 
+    def patch(
+        self, api_version: str, kind: str, name: str, namespace: str | None, body: Manifest
+    ) -> None:
+        self._resource(api_version, kind).patch(
+            body=body, name=name, namespace=namespace, content_type="application/merge-patch+json"
+        )
+
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, label_selector: str = ""
     ) -> list[Manifest]:

@@ -25,6 +25,7 @@ from tenantry_syncer.controller.informer import Informer, Manifest
 from tenantry_syncer.controller.metrics import QUEUE_DEPTH, SYNC_ERRORS, SYNC_LATENCY
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.resources import configmaps, pod_security, pods, secrets, services
+from tenantry_syncer.resources.meta import host_metadata
 
 log = logging.getLogger(__name__)
 
@@ -289,12 +290,26 @@ class Syncer:
                     self._refused.add(meta.get("uid"))
                 return
             desired = pods.to_host(virtual, self._context(meta["namespace"]))
-            created = self.host.resources["Pod"].create(
-                body=desired, namespace=self.config.host_namespace
-            )
+            try:
+                created = (
+                    self.host.resources["Pod"]
+                    .create(body=desired, namespace=self.config.host_namespace)
+                    .to_dict()
+                )
+            except ApiException as e:
+                if e.status != 409:
+                    raise
+                # It exists but our informer cannot see it: someone stripped our labels.
+                existing = (
+                    self.host.resources["Pod"]
+                    .get(name=desired["metadata"]["name"], namespace=self.config.host_namespace)
+                    .to_dict()
+                )
+                self._restore_metadata(virtual, existing)
+                return
             # The kubelet waits for the token volume, so the pod may come first; owned by the
             # pod, the Secret goes with it, even if this process dies in between.
-            self._ensure_token(virtual, created.to_dict())
+            self._ensure_token(virtual, created)
             return
         if meta.get("deletionTimestamp"):
             self._delete_host("Pod", host["metadata"]["name"])
@@ -304,7 +319,22 @@ class Syncer:
         )
         if self.host.informers["Secret"].get(secret_key) is None:
             self._ensure_token(virtual, host)  # a crash between pod and Secret
+        self._restore_metadata(virtual, host)
         self._status_back(virtual, host)
+
+    def _restore_metadata(self, virtual: Manifest, host: Manifest) -> None:
+        """Labels and annotations someone changed on the host pod are put back (the rest of a
+        pod's spec is immutable)."""
+        wanted = host_metadata(virtual, "Pod", self.config.vcluster, self.config.host_namespace)
+        if _same(wanted, host["metadata"], "metadata"):
+            return
+        patch = {"metadata": {part: wanted[part] for part in ("labels", "annotations")}}
+        self.host.resources["Pod"].patch(
+            body=patch,
+            name=host["metadata"]["name"],
+            namespace=self.config.host_namespace,
+            content_type="application/merge-patch+json",
+        )
 
     def _ensure_token(self, virtual: Manifest, host_pod: Manifest) -> None:
         meta = virtual["metadata"]
