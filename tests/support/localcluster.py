@@ -101,7 +101,7 @@ class LocalCluster:
                 "--quota-backend-bytes=1073741824",
             ],
         )
-        self._wait_http(f"{etcd_url}/health", timeout)
+        wait_http(f"{etcd_url}/health", timeout, alive=self._check_alive)
 
         self._spawn(
             "kube-apiserver",
@@ -126,7 +126,12 @@ class LocalCluster:
                 "--profiling=false",
             ],
         )
-        self._wait_http(f"{self.server}/readyz", timeout, pki=(pki.ca.cert, admin.cert, admin.key))
+        wait_http(
+            f"{self.server}/readyz",
+            timeout,
+            (pki.ca.cert, admin.cert, admin.key),
+            self._check_alive,
+        )
 
         controller = pki.issue("controller-manager", "system:kube-controller-manager")
         scheduler = pki.issue("scheduler", "system:kube-scheduler")
@@ -218,11 +223,6 @@ class LocalCluster:
             if proc.poll() is not None:
                 log = (self.root / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with {proc.returncode}; last log lines:\n{log}")
-
-    def _wait_http(
-        self, url: str, timeout: float, pki: tuple[Path, Path, Path] | None = None
-    ) -> None:
-        wait_http(url, timeout, pki, alive=self._check_alive)
 
     def _write_kubeconfig(self, path: Path, ca: Path, cert: Path, key: Path) -> None:
         config = {

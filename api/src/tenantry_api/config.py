@@ -115,15 +115,6 @@ class SyncerConfig(_Document):
             )
         return self
 
-    @property
-    def cluster_scoped(self) -> bool:
-        """True when a synced kind needs cluster-wide host permissions."""
-        return (
-            self.from_virtual.priority_classes
-            or self.from_host.storage_classes
-            or self.from_host.mirror_nodes
-        )
-
 
 class IoLimits(_Strict):
     """Per-tenant block-I/O limits, applied through cgroup v2's ``io`` controller."""

@@ -29,10 +29,6 @@ OBJECT_KIND: Final = f"{PREFIX}/object-kind"
 REWRITTEN_LABEL_PREFIX: Final = f"vcluster.{PREFIX}"
 """Labels whose keys would clash on the host are moved under this prefix by the syncer."""
 
-# Node-level keys written by the node agent.
-PREFLIGHT_REASON: Final = f"{PREFIX}/preflight-reason"
-"""Annotation: why a node failed preflight (absent when it passed)."""
-
 
 def runtime_ready_label(handler: str) -> str:
     """Node label the agent sets once ``handler`` is installed and confirmed through CRI.

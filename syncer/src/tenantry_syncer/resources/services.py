@@ -54,7 +54,3 @@ def needs_cluster_ip(virtual: Manifest, host: Manifest) -> str | None:
     if not wanted or wanted in ("None", current):
         return None
     return str(wanted)
-
-
-def status_to_virtual(host: Manifest) -> Manifest:
-    return dict(host.get("status") or {})
