@@ -39,12 +39,7 @@ class WorkQueue(Generic[K]):
         with self._cond:
             if self._shutdown:
                 return
-            if key in self._processing:
-                self._dirty.add(key)
-            elif key not in self._queued:
-                self._queued.add(key)
-                self._queue.append(key)
-                self._cond.notify()
+            self._push(key)
 
     def retry(self, key: K) -> float:
         """Queue ``key`` again after its back-off; returns the delay."""
@@ -81,10 +76,7 @@ class WorkQueue(Generic[K]):
             self._processing.discard(key)
             if key in self._dirty:
                 self._dirty.discard(key)
-                if key not in self._queued:
-                    self._queued.add(key)
-                    self._queue.append(key)
-                    self._cond.notify()
+                self._push(key)
 
     def shutdown(self) -> None:
         with self._cond:
@@ -95,16 +87,22 @@ class WorkQueue(Generic[K]):
         with self._cond:
             return len(self._queue) + len(self._delayed)
 
+    def _push(self, key: K) -> None:
+        # Caller holds the lock. A key being processed is marked dirty instead, so it is
+        # queued again by done() and never handed to two workers at once.
+        if key in self._processing:
+            self._dirty.add(key)
+        elif key not in self._queued:
+            self._queued.add(key)
+            self._queue.append(key)
+            self._cond.notify()
+
     def _promote_due(self) -> None:
         now = time.monotonic()
         for key, due in list(self._delayed.items()):
             if due <= now:
                 del self._delayed[key]
-                if key in self._processing:
-                    self._dirty.add(key)
-                elif key not in self._queued:
-                    self._queued.add(key)
-                    self._queue.append(key)
+                self._push(key)
 
     def _next_wait(self, deadline: float | None) -> float | None:
         now = time.monotonic()
