@@ -118,6 +118,16 @@ def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> No
         )
 
     wait_for(virtual_running, timeout=120, what="virtual pods Running with node names")
+    virtual_names = {p["metadata"]["name"] for p in tenant.list("v1", "Pod", "shop")}
+    scheduled = wait_for(
+        lambda: [
+            e
+            for e in tenant.list("v1", "Event", "shop")
+            if e["reason"] == "Scheduled" and e["involvedObject"]["name"] in virtual_names
+        ],
+        what="the host scheduler's Events in the virtual cluster",
+    )
+    assert scheduled[0]["involvedObject"]["kind"] == "Pod"
     host_svc = host.get("v1", "Service", host_name("web", "shop", VC), HOST_NS)
     wait_for(
         lambda: (

@@ -8,7 +8,7 @@ import pytest
 from tenantry_api import keys
 from tenantry_api.config import Isolation, PodSecurityLevel, Toleration
 from tenantry_api.naming import host_name
-from tenantry_syncer.resources import configmaps, pod_security, pods, secrets, services
+from tenantry_syncer.resources import configmaps, events, pod_security, pods, secrets, services
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL, rewritten_label_key, translate_labels
 
 VC = "vc1"
@@ -320,3 +320,31 @@ def test_restricted_needs_the_hardened_settings() -> None:
     assert any(
         "nfs" in v for v in pod_security.violations(with_host_volume, PodSecurityLevel.RESTRICTED)
     )
+
+
+def test_host_events_become_events_of_the_virtual_pod() -> None:
+    host_event = {
+        "metadata": {"name": "web-0-x-shop-x-vc1.17a", "namespace": HOST_NS},
+        "involvedObject": {
+            "kind": "Pod",
+            "name": "web-0-x-shop-x-vc1",
+            "fieldPath": "spec.containers{app}",
+        },
+        "reason": "Pulled",
+        "message": "pulled",
+        "type": "Normal",
+        "count": 2,
+    }
+    virtual = events.to_virtual(host_event, pod())
+    assert virtual["metadata"]["namespace"] == "shop"
+    assert virtual["metadata"]["name"] == events.virtual_name("web-0", "web-0-x-shop-x-vc1.17a")
+    assert virtual["involvedObject"] == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "name": "web-0",
+        "namespace": "shop",
+        "uid": "u-1",
+        "fieldPath": "spec.containers{app}",
+    }
+    assert (virtual["reason"], virtual["count"]) == ("Pulled", 2)
+    assert events.virtual_name("web-0", "a") != events.virtual_name("web-0", "b")

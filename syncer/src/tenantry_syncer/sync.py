@@ -24,7 +24,7 @@ from tenantry_api.naming import host_name, virtual_ref
 from tenantry_syncer.controller.informer import Informer, Manifest
 from tenantry_syncer.controller.metrics import QUEUE_DEPTH, SYNC_ERRORS, SYNC_LATENCY
 from tenantry_syncer.controller.queue import WorkQueue
-from tenantry_syncer.resources import configmaps, pod_security, pods, secrets, services
+from tenantry_syncer.resources import configmaps, events, pod_security, pods, secrets, services
 from tenantry_syncer.resources.meta import host_metadata
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,13 @@ class Syncer:
             )
         self.virtual.resources["Node"] = v_dyn.resources.get(api_version="v1", kind="Node")
         self.virtual.resources["Event"] = v_dyn.resources.get(api_version="v1", kind="Event")
+        # Host Events carry no labels of ours: watch the namespace, keep those about our pods.
+        self.host.resources["Event"] = h_dyn.resources.get(api_version="v1", kind="Event")
+        self.host.informers["Event"] = Informer(
+            self.host.resources["Event"],
+            lambda key: self.queue.add(("HostEvent", key)),
+            namespace=config.host_namespace,
+        )
 
     # --- event routing ---
 
@@ -172,6 +179,9 @@ class Syncer:
     # --- reconcile ---
 
     def reconcile(self, kind: str, key: str) -> None:
+        if kind == "HostEvent":
+            self._event_back(key)
+            return
         namespace, name = key.split("/", 1)
         virtual = self.virtual.informers[kind].get(key)
         hname = host_name(name, namespace, self.config.vcluster)
@@ -430,6 +440,39 @@ class Syncer:
         except ApiException as e:
             if e.status != 404:
                 raise
+
+    def _event_back(self, key: str) -> None:
+        host_event = self.host.informers["Event"].get(key)
+        involved = (host_event or {}).get("involvedObject") or {}
+        if host_event is None or involved.get("kind") != "Pod":
+            return
+        host_pod = self.host.informers["Pod"].get(
+            f"{self.config.host_namespace}/{involved['name']}"
+        )
+        if host_pod is None:
+            return
+        ref = virtual_ref(
+            host_pod["metadata"].get("labels") or {}, host_pod["metadata"].get("annotations") or {}
+        )
+        virtual_pod = (
+            self.virtual.informers["Pod"].get(f"{ref.namespace}/{ref.name}") if ref else None
+        )
+        if virtual_pod is None:
+            return
+        body = events.to_virtual(host_event, virtual_pod)
+        resource = self.virtual.resources["Event"]
+        try:
+            resource.create(body=body, namespace=body["metadata"]["namespace"])
+        except ApiException as e:
+            if e.status != 409:
+                raise
+            update = {k: body[k] for k in ("count", "lastTimestamp", "message") if k in body}
+            resource.patch(
+                body=update,
+                name=body["metadata"]["name"],
+                namespace=body["metadata"]["namespace"],
+                content_type="application/merge-patch+json",
+            )
 
     def _event(self, virtual: Manifest, reason: str, message: str) -> None:
         meta = virtual["metadata"]
