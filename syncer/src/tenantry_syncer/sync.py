@@ -77,35 +77,33 @@ class Syncer:
         self.host.resources["Event"] = h_dyn.resources.get(api_version="v1", kind="Event")
         self.host.informers["Event"] = Informer(
             self.host.resources["Event"],
-            lambda key: self.queue.add(("HostEvent", key)),
+            lambda key, _: self.queue.add(("HostEvent", key)),
             namespace=config.host_namespace,
         )
 
     # --- event routing ---
 
-    def _on_virtual(self, kind: str) -> Callable[[str], None]:
-        def handler(key: str) -> None:
+    def _on_virtual(self, kind: str) -> Callable[[str, Manifest], None]:
+        def handler(key: str, obj: Manifest) -> None:
             self.queue.add((kind, key))
             if kind == "Pod":  # a pod's references follow it
-                obj = self.virtual.informers["Pod"].get(key)
                 namespace = key.split("/", 1)[0]
-                for ref_kind, names in pods.references((obj or {}).get("spec") or {}).items():
+                for ref_kind, names in pods.references(obj.get("spec") or {}).items():
                     for name in names:
                         self.queue.add((ref_kind, f"{namespace}/{name}"))
 
         return handler
 
-    def _on_host(self, kind: str) -> Callable[[str], None]:
-        def handler(key: str) -> None:
-            obj = self.host.informers[kind].get(key)
-            if obj is None:
-                # Deleted on the host: whichever virtual object it mirrored gets re-checked.
-                self._resync_kind(kind)
-                return
+    def _on_host(self, kind: str) -> Callable[[str, Manifest], None]:
+        def handler(key: str, obj: Manifest) -> None:
+            # Added, changed or deleted on the host: the virtual object it mirrors is re-checked.
             meta = obj["metadata"]
             ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
             if ref is not None:
                 self.queue.add((kind, f"{ref.namespace}/{ref.name}"))
+            else:
+                # It left our selector because someone stripped our labels: find its owner.
+                self._resync_kind(kind)
 
         return handler
 

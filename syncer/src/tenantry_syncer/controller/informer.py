@@ -13,7 +13,8 @@ from kubernetes.dynamic.resource import Resource
 log = logging.getLogger(__name__)
 
 Manifest = dict[str, Any]
-Handler = Callable[[str], None]
+Handler = Callable[[str, Manifest], None]
+"""Called with the key and the object; for a deletion, the object as last seen."""
 
 
 def key_of(obj: Manifest) -> str:
@@ -22,8 +23,8 @@ def key_of(obj: Manifest) -> str:
 
 
 class Informer:
-    """Keeps ``store`` in step with the API server and calls ``on_change(key)`` for every add,
-    update or delete, including those found by a relist."""
+    """Keeps ``store`` in step with the API server and calls ``on_change(key, obj)`` for every
+    add, update or delete, including those found by a relist."""
 
     def __init__(
         self,
@@ -75,15 +76,15 @@ class Informer:
         fresh = {key_of(obj): obj for obj in listed["items"]}
         with self._lock:
             changed = [
-                k
+                (k, obj)
                 for k, obj in fresh.items()
                 if self._store.get(k, {}).get("metadata", {}).get("resourceVersion")
                 != obj["metadata"].get("resourceVersion")
             ]
-            gone = [k for k in self._store if k not in fresh]
+            gone = [(k, obj) for k, obj in self._store.items() if k not in fresh]
             self._store = fresh
-        for key in changed + gone:
-            self._on_change(key)
+        for key, obj in changed + gone:
+            self._on_change(key, obj)
         self.synced.set()
         return str(listed["metadata"]["resourceVersion"])
 
@@ -108,5 +109,5 @@ class Informer:
                     self._store.pop(key, None)
                 else:
                     self._store[key] = obj
-            self._on_change(key)
+            self._on_change(key, obj)
         log.debug("%s watch ended after %.0fs", self._resource.kind, time.monotonic() - start)
