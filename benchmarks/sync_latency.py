@@ -26,7 +26,7 @@ from tenantry_api import keys
 from tenantry_api.naming import host_name
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, Manifest
+from tests.support.kube import Kube, Manifest, namespace
 from tests.support.localcluster import LocalCluster, wait_http
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
@@ -110,8 +110,8 @@ def main() -> None:
         plane = None
         try:
             host = Kube(api_client_from(cluster.kubeconfig))
-            host.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HOST_NS}})
-            host.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "direct"}})
+            host.create(namespace(HOST_NS))
+            host.create(namespace("direct"))
             host.create(
                 {
                     "apiVersion": "v1",
@@ -128,7 +128,7 @@ def main() -> None:
             )
             plane.start("syncer")
             wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
-            tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "load"}})
+            tenant.create(namespace("load"))
             names = [f"p{i}" for i in range(args.pods)]
 
             seen = Seen(cluster.kubeconfig, HOST_NS, f"{keys.VCLUSTER}={VC}")

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import require
-from tests.support.kube import Kube, deployment, wait_for
+from tests.support.kube import Kube, deployment, namespace, wait_for
 from tests.support.localcluster import LocalCluster
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
 NAMESPACE = "vc-host"
-MOUNTS = ("/pki", "/data", "/etc/tenantry")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def control_plane(
     cluster: LocalCluster, kube: Kube, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ControlPlane]:
     require("kine", "kube-apiserver", "kube-controller-manager")
-    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    kube.create(namespace(NAMESPACE))
     root = Path(tmp_path_factory.mktemp("vc"))
     plane = ControlPlane(render("vc", NAMESPACE), Local(root), cluster.kubeconfig)
     try:
@@ -42,7 +41,7 @@ def test_the_control_plane_boots_serves_a_tenant_and_survives_a_restart(
     kubeconfig = tenant_kubeconfig(kube, control_plane.local, tmp_path, "vc", NAMESPACE)
     tenant = connect(control_plane.local, kubeconfig)
 
-    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    tenant.create(namespace("shop"))
     tenant.create(deployment("web", "shop", replicas=2))
     # The controller-manager, running with the shipped flags, does its work.
     wait_for(lambda: tenant.list("apps/v1", "ReplicaSet", "shop"), what="ReplicaSet created")

@@ -12,7 +12,7 @@ from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
 
 from tests.integration.conftest import require
-from tests.support.kube import Kube, Manifest, deployment, wait_for
+from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
 from tests.support.localcluster import LocalCluster, wait_http
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
@@ -34,7 +34,7 @@ def setup(
     cluster: LocalCluster, kube: Kube, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
     require("kine", "kube-apiserver", "kube-controller-manager")
-    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HOST_NS}})
+    kube.create(namespace(HOST_NS))
     # The Service the component puts in front of the virtual API server: pods reach
     # `kubernetes.default` through its ClusterIP.
     kube.create(
@@ -66,7 +66,7 @@ def host_pods(host: Kube) -> list[Manifest]:
 
 def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> None:
     tenant, host = setup.tenant, setup.host
-    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    tenant.create(namespace("shop"))
     tenant.create(
         {
             "apiVersion": "v1",
@@ -198,7 +198,7 @@ def test_the_syncer_holds_the_lease_and_serves_metrics(setup: Setup) -> None:
 
 def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(setup: Setup) -> None:
     tenant, host = setup.tenant, setup.host
-    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "burst"}})
+    tenant.create(namespace("burst"))
     tenant.create(deployment("many", "burst", replicas=200))
     # Let the syncer get part of the way, then kill it as a crash or an eviction would.
     wait_for(lambda: len(host_pods(host)) >= 20, timeout=120, what="burst under way")
@@ -239,7 +239,7 @@ def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(se
 
 def test_a_pod_above_the_pod_security_level_is_not_synced_and_told_why(setup: Setup) -> None:
     tenant, host = setup.tenant, setup.host
-    tenant.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "rogue"}})
+    tenant.create(namespace("rogue"))
     tenant.create(
         {
             "apiVersion": "v1",

@@ -27,6 +27,10 @@ def wait_for(check: Callable[[], T], timeout: float = 90, what: str = "condition
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def namespace(name: str) -> Manifest:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
 def deployment(name: str, namespace: str, replicas: int = 1) -> Manifest:
     """A minimal Deployment; on kwok nodes its pods become ready without an image."""
     labels = {"app": name}
