@@ -26,6 +26,12 @@ OBJECT_UID: Final = f"{PREFIX}/object-uid"
 """Annotation: the virtual object's uid, so a re-created twin is told apart from the old one."""
 OBJECT_KIND: Final = f"{PREFIX}/object-kind"
 """Annotation: the virtual object's kind."""
+POD_TOKEN: Final = f"{PREFIX}/pod-token"
+"""Label on a host Secret holding a synced pod's virtual token; its object annotations name
+that pod."""
+APPLIED_HASH: Final = f"{PREFIX}/applied-hash"
+"""Annotation: hash of what the syncer last wrote, so a field the tenant removed is removed on
+the host too, while fields the host API server defaults never look like drift."""
 REWRITTEN_LABEL_PREFIX: Final = f"vcluster.{PREFIX}"
 """Labels whose keys would clash on the host are moved under this prefix by the syncer."""
 

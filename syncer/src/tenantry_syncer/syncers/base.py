@@ -1,0 +1,203 @@
+"""What every kind's syncer shares: both sides' clients and informers, the work queue, and
+the generic virtual → host reconcile (translate, compare, create or replace, status back)."""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.resource import Resource
+from tenantry_api import keys
+from tenantry_api.config import SyncerConfig
+from tenantry_api.naming import host_name, virtual_ref
+from tenantry_syncer.controller.informer import Informer, Manifest
+from tenantry_syncer.controller.queue import WorkQueue
+
+Key = tuple[str, str]
+"""(queue kind, object key): "<virtual namespace>/<name>" for namespaced kinds."""
+
+T = TypeVar("T")
+
+
+@dataclass
+class Side:
+    """One API server: its dynamic client, the resources used, and their informers."""
+
+    dynamic: DynamicClient
+    resources: dict[str, Resource] = field(default_factory=dict)
+    informers: dict[str, Informer] = field(default_factory=dict)
+
+    def resource(self, kind: str, api_version: str = "v1") -> Resource:
+        if kind not in self.resources:
+            self.resources[kind] = self.dynamic.resources.get(api_version=api_version, kind=kind)
+        return self.resources[kind]
+
+
+@dataclass
+class Shared:
+    """The state every kind's syncer works with."""
+
+    config: SyncerConfig
+    virtual: Side
+    host: Side
+    virtual_core: client.CoreV1Api
+    queue: WorkQueue[Key]
+
+    @property
+    def host_selector(self) -> str:
+        return f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE},{keys.VCLUSTER}={self.config.vcluster}"
+
+    def host_name(self, name: str, namespace: str) -> str:
+        return host_name(name, namespace, self.config.vcluster)
+
+    def host_object(self, kind: str, name: str, namespace: str) -> Manifest | None:
+        """The host twin of a virtual object, as the host informer last saw it."""
+        hname = self.host_name(name, namespace)
+        return self.host.informers[kind].get(f"{self.config.host_namespace}/{hname}")
+
+    def delete_host(self, kind: str, hname: str) -> None:
+        resource = self.host.resources[kind]
+        ignoring(404, lambda: resource.delete(name=hname, namespace=self.config.host_namespace))
+
+    def event(self, virtual: Manifest, reason: str, message: str) -> None:
+        """A Warning Event from the syncer on a virtual object."""
+        meta = virtual["metadata"]
+        self.virtual.resource("Event").create(
+            namespace=meta["namespace"],
+            body={
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+                "involvedObject": {
+                    "apiVersion": virtual.get("apiVersion", "v1"),
+                    "kind": virtual.get("kind", ""),
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta.get("uid"),
+                },
+                "reason": reason,
+                "message": message,
+                "type": "Warning",
+                "source": {"component": "tenantry-syncer"},
+            },
+        )
+
+
+class KindSyncer:
+    """Virtual → host for one namespaced kind: the subclass gives the translation and, where
+    the kind has one, the status fields that flow back."""
+
+    kind: ClassVar[str]
+    api_version: ClassVar[str] = "v1"
+    status_fields: ClassVar[tuple[str, ...]] = ()
+    """Host status fields copied onto the virtual object."""
+
+    def __init__(self, shared: Shared) -> None:
+        self.s = shared
+
+    # --- hooks ---
+
+    def to_host(self, virtual: Manifest) -> Manifest:
+        raise NotImplementedError
+
+    def wanted(self, virtual: Manifest) -> bool:
+        return True
+
+    def related(self, virtual: Manifest) -> Iterable[Key]:
+        """Other keys to re-check when ``virtual`` changes (e.g. the ConfigMaps a pod uses)."""
+        return ()
+
+    # --- reconcile ---
+
+    def reconcile(self, key: str) -> None:
+        namespace, name = key.split("/", 1)
+        virtual = self.s.virtual.informers[self.kind].get(key)
+        host = self.s.host_object(self.kind, name, namespace)
+        if virtual is None or not self.wanted(virtual):
+            if host is not None:
+                self.s.delete_host(self.kind, host["metadata"]["name"])
+            return
+        self.sync(virtual, host)
+
+    def sync(self, virtual: Manifest, host: Manifest | None) -> None:
+        desired = stamped(self.to_host(virtual))
+        resource = self.s.host.resources[self.kind]
+        namespace = self.s.config.host_namespace
+        if host is None:
+            host = resource.create(body=desired, namespace=namespace).to_dict()
+        elif not covers(host, desired):
+            host = resource.replace(body=merged(host, desired), namespace=namespace).to_dict()
+        self.status_back(virtual, host)
+
+    def status_back(self, virtual: Manifest, host: Manifest) -> None:
+        if not self.status_fields:
+            return
+        current, source = virtual.get("status") or {}, host.get("status") or {}
+        status = {k: source[k] for k in self.status_fields if k in source}
+        if status and any(current.get(k) != v for k, v in status.items()):
+            meta = virtual["metadata"]
+            self.s.virtual.resources[self.kind].status.patch(
+                body={"status": status},
+                name=meta["name"],
+                namespace=meta["namespace"],
+                content_type="application/merge-patch+json",
+            )
+
+    def owner_key(self, host: Manifest) -> str | None:
+        """Key of the virtual object a host object mirrors, from its annotations."""
+        meta = host["metadata"]
+        ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
+        return f"{ref.namespace}/{ref.name}" if ref is not None else None
+
+
+def stamped(desired: Manifest) -> Manifest:
+    """``desired`` with the hash of itself in an annotation: a field the tenant removes changes
+    the hash, so it is removed on the host too."""
+    digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()[:16]
+    desired["metadata"].setdefault("annotations", {})[keys.APPLIED_HASH] = digest
+    return desired
+
+
+def covers(current: Any, desired: Any) -> bool:
+    """True when ``current`` holds everything ``desired`` asks for. Fields only ``current`` has
+    (server defaults, resourceVersion, status) do not count."""
+    if isinstance(desired, dict):
+        return isinstance(current, dict) and all(
+            covers(current.get(k), v) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(current, list)
+            and len(current) == len(desired)
+            and all(covers(c, d) for c, d in zip(current, desired, strict=True))
+        )
+    return bool(current == desired)
+
+
+def same_metadata(current: Manifest, desired: Manifest) -> bool:
+    """The labels and annotations ``desired`` sets are all on ``current``."""
+    return all(
+        (current.get(part) or {}).items() >= (desired.get(part) or {}).items()
+        for part in ("labels", "annotations")
+    )
+
+
+def merged(host: Manifest, desired: Manifest) -> Manifest:
+    """The replace body: ``desired``, keeping the host's identity and whatever it owns."""
+    meta = {**host["metadata"], **{k: desired["metadata"][k] for k in ("labels", "annotations")}}
+    return {**host, **desired, "metadata": meta}
+
+
+def ignoring(status: int, call: Callable[[], T]) -> T | None:
+    """``call()``, treating an API error with ``status`` (404 on delete, 409 on create) as
+    already done."""
+    try:
+        return call()
+    except ApiException as e:
+        if e.status != status:
+            raise
+        return None

@@ -1,0 +1,41 @@
+"""Events: host → virtual, for the host twins of virtual pods."""
+
+from tenantry_api.naming import virtual_ref
+from tenantry_syncer.resources import events
+from tenantry_syncer.syncers.base import Shared, ignoring
+
+QUEUE_KIND = "HostEvent"
+
+
+class EventSyncer:
+    def __init__(self, shared: Shared) -> None:
+        self.s = shared
+
+    def reconcile(self, key: str) -> None:
+        host_event = self.s.host.informers["Event"].get(key)
+        involved = (host_event or {}).get("involvedObject") or {}
+        if host_event is None or involved.get("kind") != "Pod":
+            return
+        host_pod = self.s.host.informers["Pod"].get(
+            f"{self.s.config.host_namespace}/{involved['name']}"
+        )
+        if host_pod is None:
+            return
+        meta = host_pod["metadata"]
+        ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
+        virtual_pod = (
+            self.s.virtual.informers["Pod"].get(f"{ref.namespace}/{ref.name}") if ref else None
+        )
+        if virtual_pod is None:
+            return
+        body = events.to_virtual(host_event, virtual_pod)
+        resource = self.s.virtual.resources["Event"]
+        namespace = body["metadata"]["namespace"]
+        if ignoring(409, lambda: resource.create(body=body, namespace=namespace)) is None:
+            update = {k: body[k] for k in ("count", "lastTimestamp", "message") if k in body}
+            resource.patch(
+                body=update,
+                name=body["metadata"]["name"],
+                namespace=namespace,
+                content_type="application/merge-patch+json",
+            )

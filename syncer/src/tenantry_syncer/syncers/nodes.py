@@ -1,0 +1,56 @@
+"""Virtual nodes: created for the host nodes synced pods run on, removed when none does."""
+
+import datetime
+
+from tenantry_syncer.resources import nodes
+from tenantry_syncer.syncers.base import Shared, ignoring
+
+QUEUE_KIND = "Node"
+
+
+class NodeSyncer:
+    def __init__(self, shared: Shared) -> None:
+        self.s = shared
+
+    def reconcile(self, name: str) -> None:
+        host_node = None
+        if self.s.config.from_host.mirror_nodes:
+            host_node = self.s.host.informers["Node"].get(name)
+        virtual = self.s.virtual.informers["Node"].get(name)
+        resource = self.s.virtual.resources["Node"]
+        if not self._needed(name, host_node is not None):
+            if virtual is not None and nodes.is_ours(virtual):
+                ignoring(404, lambda: resource.delete(name=name))
+            return
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        desired = nodes.to_virtual(name, host_node, now)
+        if virtual is None:
+            created = ignoring(409, lambda: resource.create(body=desired))
+            if created is None:
+                return  # made by a concurrent reconcile; its status follows from there
+            virtual = created.to_dict()
+        elif (
+            not (virtual["metadata"].get("labels") or {}).items()
+            >= desired["metadata"]["labels"].items()
+        ):
+            resource.patch(
+                body={"metadata": {"labels": desired["metadata"]["labels"]}},
+                name=name,
+                content_type="application/merge-patch+json",
+            )
+        if nodes.status_differs(virtual, desired):
+            resource.status.patch(
+                body={"status": desired["status"]},
+                name=name,
+                content_type="application/merge-patch+json",
+            )
+
+    def _needed(self, name: str, mirrored: bool) -> bool:
+        """A virtual node stays while a host pod of ours or a virtual pod is bound to it."""
+        if mirrored:
+            return True
+        return any(
+            (p.get("spec") or {}).get("nodeName") == name
+            for side in (self.s.host, self.s.virtual)
+            for p in side.informers["Pod"].items()
+        )

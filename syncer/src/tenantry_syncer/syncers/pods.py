@@ -1,0 +1,193 @@
+"""Pods: virtual → host with the pod rewrite; status and node binding back. The pod spec is
+immutable, so a host pod is only ever created, relabelled or deleted, never replaced."""
+
+import base64
+from collections.abc import Callable, Iterable
+
+from kubernetes import client
+from tenantry_api import keys
+from tenantry_api.naming import host_annotations, host_labels
+from tenantry_syncer.controller.informer import Manifest
+from tenantry_syncer.resources import pod_security, pods
+from tenantry_syncer.resources.meta import host_metadata, ref_of
+from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, ignoring, same_metadata
+
+TOKEN_LIFETIME = 3600 * 24 * 365
+
+
+class PodSyncer(KindSyncer):
+    kind = pods.KIND
+
+    def __init__(self, shared: Shared, on_node: Callable[[str], None]) -> None:
+        super().__init__(shared)
+        self._on_node = on_node
+        """Called with a host node's name before a virtual pod is bound to it."""
+        self._api_ip: str | None = None
+        self._refused: set[str | None] = set()
+
+    def related(self, virtual: Manifest) -> Iterable[Key]:
+        namespace = virtual["metadata"]["namespace"]
+        for kind, names in pods.references(virtual.get("spec") or {}).items():
+            for name in names:
+                yield kind, f"{namespace}/{name}"
+
+    def sync(self, virtual: Manifest, host: Manifest | None) -> None:
+        meta = virtual["metadata"]
+        if host is not None and host["metadata"].get("annotations", {}).get(
+            keys.OBJECT_UID
+        ) != meta.get("uid"):
+            # A new virtual pod under an old name: the old host pod goes first.
+            self.s.delete_host(self.kind, host["metadata"]["name"])
+            return
+        if meta.get("deletionTimestamp"):
+            if host is None:
+                self._finish_virtual_delete(virtual)
+            else:
+                self.s.delete_host(self.kind, host["metadata"]["name"])
+            return
+        if host is None:
+            self._create(virtual)
+            return
+        token = pods.token_secret_name(host["metadata"]["name"])
+        if self.s.host.informers["Secret"].get(f"{self.s.config.host_namespace}/{token}") is None:
+            self._ensure_token(virtual, host)  # a crash between pod and Secret
+        self._restore_metadata(virtual, host)
+        self._status_back(virtual, host)
+
+    def _create(self, virtual: Manifest) -> None:
+        meta = virtual["metadata"]
+        problems = pod_security.violations(
+            virtual.get("spec") or {}, self.s.config.pod_security_level
+        )
+        if problems:
+            if meta.get("uid") not in self._refused:  # one Event per pod, not per resync
+                self.s.event(
+                    virtual, "PodSecurity", f"not synced to the host: {'; '.join(problems)}"
+                )
+                self._refused.add(meta.get("uid"))
+            return
+        desired = pods.to_host(virtual, self.context(meta["namespace"]))
+        resource = self.s.host.resources[self.kind]
+        namespace = self.s.config.host_namespace
+        created = ignoring(409, lambda: resource.create(body=desired, namespace=namespace))
+        if created is None:
+            # It exists but our informer cannot see it: someone stripped our labels.
+            existing = resource.get(name=desired["metadata"]["name"], namespace=namespace)
+            self._restore_metadata(virtual, existing.to_dict())
+            return
+        # The kubelet waits for the token volume, so the pod may come first; owned by the pod,
+        # the Secret goes with it, even if this process dies in between.
+        self._ensure_token(virtual, created.to_dict())
+
+    def context(self, namespace: str) -> pods.Context:
+        dns = self.s.virtual.informers["Service"].get("kube-system/kube-dns")
+        dns_host = self.s.host_object("Service", "kube-dns", "kube-system") if dns else None
+        return pods.Context(
+            vcluster=self.s.config.vcluster,
+            host_namespace=self.s.config.host_namespace,
+            api_ip=self.api_ip(),
+            dns_ip=((dns_host or {}).get("spec") or {}).get("clusterIP"),
+            services=[
+                pods.VirtualService(
+                    s["metadata"]["name"],
+                    (s.get("spec") or {}).get("clusterIP", ""),
+                    (s.get("spec") or {}).get("ports") or [],
+                )
+                for s in self.s.virtual.informers["Service"].items()
+                if s["metadata"]["namespace"] == namespace
+            ],
+            isolation=self.s.config.isolation,
+        )
+
+    def api_ip(self) -> str:
+        """Host ClusterIP of the virtual API server's Service; fixed for its lifetime."""
+        if self._api_ip is None:
+            svc = self.s.host.resources["Service"].get(
+                name=self.s.config.service_name, namespace=self.s.config.host_namespace
+            )
+            self._api_ip = str(svc.to_dict()["spec"]["clusterIP"])
+        return self._api_ip
+
+    def _restore_metadata(self, virtual: Manifest, host: Manifest) -> None:
+        """Labels and annotations someone changed on the host pod are put back."""
+        wanted = host_metadata(
+            virtual, self.kind, self.s.config.vcluster, self.s.config.host_namespace
+        )
+        if same_metadata(host["metadata"], wanted):
+            return
+        self.s.host.resources[self.kind].patch(
+            body={"metadata": {part: wanted[part] for part in ("labels", "annotations")}},
+            name=host["metadata"]["name"],
+            namespace=self.s.config.host_namespace,
+            content_type="application/merge-patch+json",
+        )
+
+    def _ensure_token(self, virtual: Manifest, host_pod: Manifest) -> None:
+        meta = virtual["metadata"]
+        ref = ref_of(virtual, self.kind, self.s.config.vcluster)
+        sa = (virtual.get("spec") or {}).get("serviceAccountName", "default")
+        review = self.s.virtual_core.create_namespaced_service_account_token(
+            sa,
+            meta["namespace"],
+            client.AuthenticationV1TokenRequest(
+                spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=TOKEN_LIFETIME)
+            ),
+        )
+        # The CA comes from the ConfigMap informer: no extra API call per pod.
+        root_ca = self.s.virtual.informers["ConfigMap"].get(f"{meta['namespace']}/kube-root-ca.crt")
+        ca = ((root_ca or {}).get("data") or {}).get("ca.crt")
+        if review.status is None or not review.status.token or not ca:
+            raise RuntimeError(f"no token or CA yet for {meta['namespace']}/{sa}")
+        data = {"token": review.status.token, "ca.crt": ca, "namespace": meta["namespace"]}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": pods.token_secret_name(host_pod["metadata"]["name"]),
+                "namespace": self.s.config.host_namespace,
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "name": host_pod["metadata"]["name"],
+                        "uid": host_pod["metadata"]["uid"],
+                    }
+                ],
+                "labels": {**host_labels(ref), keys.POD_TOKEN: "true"},
+                "annotations": host_annotations(ref),
+            },
+            "type": "Opaque",
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        }
+        secrets = self.s.host.resources["Secret"]
+        ignoring(409, lambda: secrets.create(body=body, namespace=self.s.config.host_namespace))
+
+    def _status_back(self, virtual: Manifest, host: Manifest) -> None:
+        meta = virtual["metadata"]
+        node = (host.get("spec") or {}).get("nodeName")
+        if node and not (virtual.get("spec") or {}).get("nodeName"):
+            self._on_node(node)
+            self.s.virtual_core.create_namespaced_binding(
+                meta["namespace"],
+                client.V1Binding(
+                    metadata=client.V1ObjectMeta(name=meta["name"]),
+                    target=client.V1ObjectReference(kind="Node", name=node, api_version="v1"),
+                ),
+                _preload_content=False,
+            )
+        status = pods.status_to_virtual(host)
+        if status and any(virtual.get("status", {}).get(k) != v for k, v in status.items()):
+            self.s.virtual_core.patch_namespaced_pod_status(
+                meta["name"], meta["namespace"], {"status": status}
+            )
+
+    def _finish_virtual_delete(self, virtual: Manifest) -> None:
+        """No kubelet runs in the virtual cluster: once the host pod is gone, the graceful
+        deletion it would have finished is finished here."""
+        meta = virtual["metadata"]
+        ignoring(
+            404,
+            lambda: self.s.virtual_core.delete_namespaced_pod(
+                meta["name"], meta["namespace"], grace_period_seconds=0
+            ),
+        )
