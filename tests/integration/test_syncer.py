@@ -1,6 +1,7 @@
 """The syncer against two real API servers: a VirtualCluster control plane booted from its
 rendered flags, and the local host cluster with kwok nodes."""
 
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,6 +119,16 @@ def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> No
         )
 
     wait_for(virtual_running, timeout=120, what="virtual pods Running with node names")
+    # One virtual node per host node running a synced pod, Ready, revealing nothing else.
+    bound = {p["spec"]["nodeName"] for p in tenant.list("v1", "Pod", "shop")}
+    virtual_nodes = wait_for(
+        lambda: [n for n in tenant.list("v1", "Node") if n["metadata"]["name"] in bound],
+        what="virtual nodes",
+    )
+    assert {n["metadata"]["name"] for n in tenant.list("v1", "Node")} == bound
+    for node in virtual_nodes:
+        ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "True"
     virtual_names = {p["metadata"]["name"] for p in tenant.list("v1", "Pod", "shop")}
     scheduled = wait_for(
         lambda: [
@@ -183,6 +194,90 @@ def test_deleting_in_the_virtual_cluster_removes_the_host_objects(setup: Setup) 
     wait_for(
         lambda: setup.host.list("v1", "Service", HOST_NS, label_selector=SELECTOR) == [],
         what="host Service gone",
+    )
+    # No synced pod runs anywhere now: the virtual nodes go too.
+    wait_for(lambda: setup.tenant.list("v1", "Node") == [], what="virtual nodes gone")
+
+
+def test_a_selectorless_service_keeps_its_endpoints_and_they_reach_the_host(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create(namespace("ext"))
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "db", "namespace": "ext"},
+            "spec": {"ports": [{"name": "pg", "port": 5432}]},
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": "db", "namespace": "ext"},
+            "subsets": [
+                {"addresses": [{"ip": "10.9.8.7"}], "ports": [{"name": "pg", "port": 5432}]}
+            ],
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": "db-extra",
+                "namespace": "ext",
+                "labels": {"kubernetes.io/service-name": "db"},
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.9.8.6"]}],
+            "ports": [{"name": "pg", "port": 5432}],
+        }
+    )
+    hname = host_name("db", "ext", VC)
+    host_svc = wait_for(lambda: host.get_or_none("v1", "Service", hname, HOST_NS), what="host db")
+    # The virtual Service is re-created with the host ClusterIP; the tenant's Endpoints survive.
+    wait_for(
+        lambda: (
+            tenant.get("v1", "Service", "db", "ext")["spec"]["clusterIP"]
+            == host_svc["spec"]["clusterIP"]
+        ),
+        what="virtual db takes the host ClusterIP",
+    )
+    host_endpoints = wait_for(
+        lambda: host.get_or_none("v1", "Endpoints", hname, HOST_NS), what="host Endpoints"
+    )
+    assert host_endpoints["subsets"][0]["addresses"] == [{"ip": "10.9.8.7"}]
+    host_slice = wait_for(
+        lambda: host.get_or_none(
+            "discovery.k8s.io/v1", "EndpointSlice", host_name("db-extra", "ext", VC), HOST_NS
+        ),
+        what="host EndpointSlice",
+    )
+    assert host_slice["metadata"]["labels"]["kubernetes.io/service-name"] == hname
+    assert host_slice["endpoints"][0]["addresses"] == ["10.9.8.6"]
+    time.sleep(3)  # the virtual endpoints controller has seen the re-created Service by now
+    virtual = tenant.get("v1", "Endpoints", "db", "ext")
+    assert virtual["subsets"][0]["addresses"] == [{"ip": "10.9.8.7"}]
+
+    tenant.patch(
+        "v1",
+        "Endpoints",
+        "db",
+        "ext",
+        {"subsets": [{"addresses": [{"ip": "10.9.8.1"}], "ports": [{"name": "pg", "port": 5432}]}]},
+    )
+    wait_for(
+        lambda: (
+            host.get("v1", "Endpoints", hname, HOST_NS)["subsets"][0]["addresses"]
+            == [{"ip": "10.9.8.1"}]
+        ),
+        what="host Endpoints follow",
+    )
+    tenant.delete("v1", "Service", "db", "ext")
+    wait_for(
+        lambda: host.get_or_none("v1", "Endpoints", hname, HOST_NS) is None,
+        what="host Endpoints gone with the Service",
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.resource import Resource
 
@@ -16,7 +17,7 @@ Manifest = dict[str, Any]
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], timeout: float = 90, what: str = "condition") -> T:
+def wait_for(check: Callable[[], T | None], timeout: float = 90, what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,6 +68,16 @@ class Kube:
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
         return dict(self._resource(api_version, kind).get(name=name, namespace=namespace).to_dict())
+
+    def get_or_none(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Manifest | None:
+        try:
+            return self.get(api_version, kind, name, namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
         self._resource(api_version, kind).delete(name=name, namespace=namespace)
