@@ -14,7 +14,7 @@ from tenantry_api.naming import host_name
 
 from tests.integration.conftest import require
 from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
-from tests.support.localcluster import LocalCluster, wait_http
+from tests.support.localcluster import STORAGE_CLASS, LocalCluster, wait_http
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
 HOST_NS = "sync-host"
@@ -239,7 +239,9 @@ def test_a_selectorless_service_keeps_its_endpoints_and_they_reach_the_host(setu
     # The virtual Service is re-created with the host ClusterIP; the tenant's Endpoints survive.
     wait_for(
         lambda: (
-            tenant.get("v1", "Service", "db", "ext")["spec"]["clusterIP"]
+            ((tenant.get_or_none("v1", "Service", "db", "ext") or {}).get("spec") or {}).get(
+                "clusterIP"
+            )
             == host_svc["spec"]["clusterIP"]
         ),
         what="virtual db takes the host ClusterIP",
@@ -355,3 +357,83 @@ def test_a_pod_above_the_pod_security_level_is_not_synced_and_told_why(setup: Se
     assert not any(
         p["metadata"]["name"] == host_name("escape", "rogue", VC) for p in host_pods(host)
     )
+
+
+def test_a_claim_is_provisioned_on_the_host_and_its_pod_mounts_the_host_claim(
+    setup: Setup,
+) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create(namespace("vol"))
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": "vol"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    )
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "db", "namespace": "vol"},
+        "spec": {
+            "containers": [{"name": "db", "image": "postgres"}],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+    tenant.create(pod)
+    claim = host_name("data", "vol", VC)
+    host_pvc = wait_for(
+        lambda: (
+            (c := host.get_or_none("v1", "PersistentVolumeClaim", claim, HOST_NS))
+            and c.get("status", {}).get("phase") == "Bound"
+            and c
+        ),
+        what="host claim bound by the host's provisioning",
+    )
+    assert host_pvc["spec"]["storageClassName"] == STORAGE_CLASS  # the host's default class
+    virtual = wait_for(
+        lambda: (
+            (c := tenant.get("v1", "PersistentVolumeClaim", "data", "vol"))
+            and c.get("status", {}).get("phase") == "Bound"
+            and c
+        ),
+        what="virtual claim Bound",
+    )
+    assert virtual["status"]["capacity"] == host_pvc["status"]["capacity"]
+    assert not virtual["spec"].get("volumeName")  # host volumes stay the host's business
+    host_pod = wait_for(
+        lambda: host.get_or_none("v1", "Pod", host_name("db", "vol", VC), HOST_NS),
+        what="host pod",
+    )
+    assert host_pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == claim
+
+
+def test_load_balancer_status_flows_back(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create(namespace("lb"))
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "front", "namespace": "lb"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "front"}, "ports": [{"port": 80}]},
+        }
+    )
+    hname = host_name("front", "lb", VC)
+    wait_for(lambda: host.get_or_none("v1", "Service", hname, HOST_NS), what="host Service")
+    # What a cloud controller does on the host.
+    ingress = [{"ip": "203.0.113.7"}]
+    host.patch_status("v1", "Service", hname, HOST_NS, {"loadBalancer": {"ingress": ingress}})
+    shown = wait_for(
+        lambda: (
+            (tenant.get("v1", "Service", "front", "lb").get("status") or {})
+            .get("loadBalancer", {})
+            .get("ingress")
+        ),
+        what="virtual Service shows the host load balancer",
+    )
+    assert [i["ip"] for i in shown] == ["203.0.113.7"]

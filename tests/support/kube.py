@@ -69,6 +69,16 @@ class Kube:
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
         return dict(self._resource(api_version, kind).get(name=name, namespace=namespace).to_dict())
 
+    def patch_status(
+        self, api_version: str, kind: str, name: str, namespace: str | None, status: Manifest
+    ) -> None:
+        self._resource(api_version, kind).status.patch(
+            body={"status": status},
+            name=name,
+            namespace=namespace,
+            content_type="application/merge-patch+json",
+        )
+
     def get_or_none(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> Manifest | None:

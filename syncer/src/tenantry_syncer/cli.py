@@ -6,6 +6,7 @@
 """
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -84,6 +85,7 @@ def run(
         identity=os.environ.get("POD_NAME") or socket.gethostname(),
     )
     stop = threading.Event()
+    faulthandler.register(signal.SIGUSR1)  # every thread's stack, for a stuck syncer
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     health = HealthServer(port, ready=lambda: syncer.ready).start()

@@ -24,6 +24,7 @@ from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, Side
 from tenantry_syncer.syncers.configs import ConfigMapSyncer, SecretSyncer
 from tenantry_syncer.syncers.endpoints import EndpointSliceSyncer, EndpointsSyncer
 from tenantry_syncer.syncers.pods import PodSyncer
+from tenantry_syncer.syncers.pvcs import PersistentVolumeClaimSyncer
 from tenantry_syncer.syncers.services import ServiceSyncer
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class Syncer:
         ]
         if flags.endpoints:
             found += [endpoints, EndpointSliceSyncer(self.s)]
+        if flags.persistent_volume_claims:
+            found.append(PersistentVolumeClaimSyncer(self.s))
         return {syncer.kind: syncer for syncer in found}
 
     # --- informers and event routing ---

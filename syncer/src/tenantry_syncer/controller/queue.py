@@ -41,6 +41,13 @@ class WorkQueue(Generic[K]):
                 return
             self._push(key)
 
+    def add_after(self, key: K, delay: float) -> None:
+        """Queue ``key`` once ``delay`` seconds have passed."""
+        with self._cond:
+            due = time.monotonic() + delay
+            self._delayed[key] = min(self._delayed.get(key, due), due)
+            self._cond.notify()
+
     def retry(self, key: K) -> float:
         """Queue ``key`` again after its back-off; returns the delay."""
         with self._cond:

@@ -3,6 +3,7 @@ the generic virtual → host reconcile (translate, compare, create or replace, s
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -16,6 +17,9 @@ from tenantry_api.config import SyncerConfig
 from tenantry_api.naming import host_name, virtual_ref
 from tenantry_syncer.controller.informer import Informer, Manifest
 from tenantry_syncer.controller.queue import WorkQueue
+
+SETTLE_SECONDS = 30.0
+"""How long a Service the syncer re-creates in the virtual cluster is treated as present."""
 
 Key = tuple[str, str]
 """(queue kind, object key): "<virtual namespace>/<name>" for namespaced kinds."""
@@ -46,6 +50,15 @@ class Shared:
     host: Side
     virtual_core: client.CoreV1Api
     queue: WorkQueue[Key]
+    _settling: dict[str, float] = field(default_factory=dict)
+
+    def hold(self, service_key: str) -> None:
+        """The virtual Service ``service_key`` is being re-created by the syncer itself: its
+        brief absence must not take its host twin or its endpoints away."""
+        self._settling[service_key] = time.monotonic() + SETTLE_SECONDS
+
+    def settling(self, service_key: str) -> bool:
+        return self._settling.get(service_key, 0.0) > time.monotonic()
 
     @property
     def host_selector(self) -> str:
@@ -107,6 +120,10 @@ class KindSyncer:
     def wanted(self, virtual: Manifest) -> bool:
         return True
 
+    def settling(self, key: str, virtual: Manifest | None) -> bool:
+        """True while the object is briefly gone because the syncer itself re-creates it."""
+        return virtual is None and self.s.settling(key)
+
     def related(self, virtual: Manifest) -> Iterable[Key]:
         """Other keys to re-check when ``virtual`` changes (e.g. the ConfigMaps a pod uses)."""
         return ()
@@ -117,6 +134,10 @@ class KindSyncer:
         namespace, name = key.split("/", 1)
         virtual = self.s.virtual.informers[self.kind].get(key)
         host = self.s.host_object(self.kind, name, namespace)
+        if self.settling(key, virtual):
+            # Re-created by us a moment ago: look again once the informer has caught up.
+            self.s.queue.add_after((self.kind, key), 1.0)
+            return
         if virtual is None or not self.wanted(virtual):
             if host is not None:
                 self.s.delete_host(self.kind, host["metadata"]["name"])

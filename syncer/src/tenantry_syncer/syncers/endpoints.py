@@ -7,32 +7,40 @@ data, so they are saved just before and put back if they disappear within a shor
 
 import threading
 import time
-from collections.abc import Iterable
 
 from tenantry_syncer.controller.informer import Manifest
 from tenantry_syncer.resources import endpoints
-from tenantry_syncer.syncers.base import Key, KindSyncer
+from tenantry_syncer.syncers.base import KindSyncer, Shared
 
 RESTORE_WINDOW = 30.0
 """Seconds after a Service re-creation during which vanished Endpoints are put back."""
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation")
 
 
-def _service_of(s: KindSyncer, namespace: str, name: str) -> Manifest | None:
-    return s.s.virtual.informers["Service"].get(f"{namespace}/{name}")
+def _service(syncer: KindSyncer, namespace: str, name: str) -> Manifest | None:
+    return syncer.s.virtual.informers["Service"].get(f"{namespace}/{name}")
+
+
+def _service_settling(syncer: KindSyncer, namespace: str, name: str) -> bool:
+    """The Service is gone only because the syncer re-creates it: leave its endpoints be."""
+    return _service(syncer, namespace, name) is None and syncer.s.settling(f"{namespace}/{name}")
 
 
 class EndpointsSyncer(KindSyncer):
     kind = endpoints.KIND
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         self._saved: dict[str, tuple[float, Manifest]] = {}
         self._lock = threading.Lock()
 
     def wanted(self, virtual: Manifest) -> bool:
         meta = virtual["metadata"]
-        return endpoints.is_selectorless(_service_of(self, meta["namespace"], meta["name"]))
+        return endpoints.is_selectorless(_service(self, meta["namespace"], meta["name"]))
+
+    def settling(self, key: str, virtual: Manifest | None) -> bool:
+        namespace, name = key.split("/", 1)
+        return _service_settling(self, namespace, name)
 
     def to_host(self, virtual: Manifest) -> Manifest:
         return endpoints.to_host(virtual, self.s.config.vcluster, self.s.config.host_namespace)
@@ -74,14 +82,14 @@ class EndpointSliceSyncer(KindSyncer):
         if not endpoints.is_tenant_slice(virtual):
             return False
         service = virtual["metadata"]["labels"][endpoints.SERVICE_NAME_LABEL]
-        return endpoints.is_selectorless(
-            _service_of(self, virtual["metadata"]["namespace"], service)
-        )
+        return endpoints.is_selectorless(_service(self, virtual["metadata"]["namespace"], service))
+
+    def settling(self, key: str, virtual: Manifest | None) -> bool:
+        labels = (virtual or {}).get("metadata", {}).get("labels") or {}
+        service = labels.get(endpoints.SERVICE_NAME_LABEL)
+        return service is not None and _service_settling(self, key.split("/", 1)[0], service)
 
     def to_host(self, virtual: Manifest) -> Manifest:
         return endpoints.slice_to_host(
             virtual, self.s.config.vcluster, self.s.config.host_namespace
         )
-
-    def related(self, virtual: Manifest) -> Iterable[Key]:
-        return ()

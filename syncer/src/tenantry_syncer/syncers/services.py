@@ -42,6 +42,7 @@ class ServiceSyncer(KindSyncer):
         """ClusterIP is immutable: the virtual Service is re-created with the host's."""
         self._before_recreate(virtual)
         meta = virtual["metadata"]
+        self.s.hold(f"{meta['namespace']}/{meta['name']}")
         body: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": self.kind,
