@@ -209,7 +209,10 @@ def same_metadata(current: Manifest, desired: Manifest) -> bool:
 
 def merged(host: Manifest, desired: Manifest) -> Manifest:
     """The replace body: ``desired``, keeping the host's identity and whatever it owns."""
-    meta = {**host["metadata"], **{k: desired["metadata"][k] for k in ("labels", "annotations")}}
+    meta = {
+        **host["metadata"],
+        **{k: desired["metadata"].get(k, {}) for k in ("labels", "annotations")},
+    }
     return {**host, **desired, "metadata": meta}
 
 
