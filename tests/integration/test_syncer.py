@@ -11,6 +11,7 @@ import pytest
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
+from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
 from tests.integration.conftest import require
 from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
@@ -61,8 +62,12 @@ def setup(
         plane.stop()
 
 
-def host_pods(host: Kube) -> list[Manifest]:
-    return host.list("v1", "Pod", HOST_NS, label_selector=SELECTOR)
+def host_pods(host: Kube, virtual_namespace: str | None = None) -> list[Manifest]:
+    """Synced host pods, of one virtual namespace when given."""
+    selector = SELECTOR
+    if virtual_namespace is not None:
+        selector += f",{NAMESPACE_LABEL}={virtual_namespace}"
+    return host.list("v1", "Pod", HOST_NS, label_selector=selector)
 
 
 def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> None:
@@ -101,12 +106,17 @@ def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> No
     )
 
     def running_on_host() -> bool:
-        found = host_pods(host)
+        found = host_pods(host, "shop")
         return len(found) == 3 and all(
             (p.get("status") or {}).get("phase") == "Running" for p in found
         )
 
     wait_for(running_on_host, timeout=120, what="3 running host pods")
+    # Their resolver is the tenant's CoreDNS, itself a synced pod on the host's resolver.
+    dns_host = host.get("v1", "Service", host_name("kube-dns", "kube-system", VC), HOST_NS)
+    for found in host_pods(host, "shop"):
+        assert found["spec"]["dnsConfig"]["nameservers"] == [dns_host["spec"]["clusterIP"]]
+    assert [p["spec"]["dnsPolicy"] for p in host_pods(host, "kube-system")] == ["Default"]
     assert host.get("v1", "ConfigMap", host_name("site", "shop", VC), HOST_NS)["data"] == {
         "index.html": "hi"
     }
@@ -150,12 +160,12 @@ def test_a_deployment_runs_on_the_host_and_status_flows_back(setup: Setup) -> No
 
 
 def test_a_host_pod_deleted_by_someone_else_is_restored(setup: Setup) -> None:
-    victim = host_pods(setup.host)[0]["metadata"]["name"]
+    victim = host_pods(setup.host, "shop")[0]["metadata"]["name"]
     setup.host.delete("v1", "Pod", victim, HOST_NS)
     wait_for(
         lambda: any(
             p["metadata"]["name"] == victim and not p["metadata"].get("deletionTimestamp")
-            for p in host_pods(setup.host)
+            for p in host_pods(setup.host, "shop")
         ),
         timeout=60,
         what="host pod restored",
@@ -163,7 +173,7 @@ def test_a_host_pod_deleted_by_someone_else_is_restored(setup: Setup) -> None:
 
 
 def test_a_host_pod_edited_by_someone_else_is_restored(setup: Setup) -> None:
-    victim = host_pods(setup.host)[0]
+    victim = host_pods(setup.host, "shop")[0]
     name = victim["metadata"]["name"]
     # Relabelled, and even stripped of the labels that mark it as ours.
     edit = {"metadata": {"labels": {"app": "hijacked", keys.MANAGED_BY: None, keys.VCLUSTER: None}}}
@@ -187,16 +197,25 @@ def test_a_host_pod_edited_by_someone_else_is_restored(setup: Setup) -> None:
 def test_deleting_in_the_virtual_cluster_removes_the_host_objects(setup: Setup) -> None:
     setup.tenant.delete("apps/v1", "Deployment", "web", "shop")
     setup.tenant.delete("v1", "Service", "web", "shop")
-    wait_for(lambda: host_pods(setup.host) == [], timeout=120, what="host pods gone")
+    wait_for(lambda: host_pods(setup.host, "shop") == [], timeout=120, what="host pods gone")
     wait_for(
         lambda: setup.tenant.list("v1", "Pod", "shop") == [], timeout=60, what="virtual pods gone"
     )
     wait_for(
-        lambda: setup.host.list("v1", "Service", HOST_NS, label_selector=SELECTOR) == [],
+        lambda: (
+            setup.host.list(
+                "v1", "Service", HOST_NS, label_selector=f"{SELECTOR},{NAMESPACE_LABEL}=shop"
+            )
+            == []
+        ),
         what="host Service gone",
     )
-    # No synced pod runs anywhere now: the virtual nodes go too.
-    wait_for(lambda: setup.tenant.list("v1", "Node") == [], what="virtual nodes gone")
+    # Only the tenant's CoreDNS still runs: the other virtual nodes go.
+    still_used = {p["spec"]["nodeName"] for p in host_pods(setup.host)}
+    wait_for(
+        lambda: {n["metadata"]["name"] for n in setup.tenant.list("v1", "Node")} == still_used,
+        what="virtual nodes without pods gone",
+    )
 
 
 def test_a_selectorless_service_keeps_its_endpoints_and_they_reach_the_host(setup: Setup) -> None:
@@ -298,7 +317,7 @@ def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(se
     tenant.create(namespace("burst"))
     tenant.create(deployment("many", "burst", replicas=200))
     # Let the syncer get part of the way, then kill it as a crash or an eviction would.
-    wait_for(lambda: len(host_pods(host)) >= 20, timeout=120, what="burst under way")
+    wait_for(lambda: len(host_pods(host, "burst")) >= 20, timeout=120, what="burst under way")
     setup.plane.kill("syncer")
     # Meanwhile the tenant changes its mind about some pods: their host twins must not stay.
     doomed = [p["metadata"]["name"] for p in tenant.list("v1", "Pod", "burst")[:10]]
@@ -314,7 +333,7 @@ def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(se
         }
         on_host = {
             p["metadata"]["name"]
-            for p in host_pods(host)
+            for p in host_pods(host, "burst")
             if not p["metadata"].get("deletionTimestamp")
         }
         return len(virtual) == 200 and on_host == virtual
@@ -331,7 +350,7 @@ def test_a_syncer_killed_mid_burst_converges_with_nothing_missing_or_orphaned(se
     # Token Secrets belong to their host pods: the host's garbage collector removes strays.
     wait_for(tokens_match_pods, timeout=120, what="one token Secret per host pod, no strays")
     tenant.delete("apps/v1", "Deployment", "many", "burst")
-    wait_for(lambda: host_pods(host) == [], timeout=300, what="burst cleaned up")
+    wait_for(lambda: host_pods(host, "burst") == [], timeout=300, what="burst cleaned up")
 
 
 def test_a_pod_above_the_pod_security_level_is_not_synced_and_told_why(setup: Setup) -> None:

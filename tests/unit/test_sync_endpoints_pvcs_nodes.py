@@ -1,10 +1,13 @@
-"""Translators for Endpoints, EndpointSlices, PVCs and virtual nodes; the syncer's compare."""
+"""Translators for Endpoints, EndpointSlices, PVCs, virtual nodes and the tenant DNS; the
+syncer's compare."""
 
 from typing import Any
 
+import pytest
 from tenantry_api import keys
+from tenantry_api.config import PodSecurityLevel
 from tenantry_api.naming import host_name
-from tenantry_syncer.resources import endpoints, nodes, pvcs
+from tenantry_syncer.resources import coredns, endpoints, nodes, pod_security, pods, pvcs
 from tenantry_syncer.syncers.base import covers, merged, stamped
 
 VC = "vc1"
@@ -185,3 +188,41 @@ def test_the_applied_hash_catches_what_covers_cannot_see() -> None:
     assert body["data"] == {"a": "1"}
     assert body["metadata"]["resourceVersion"] == "7"
     assert body["metadata"]["annotations"] == after["metadata"]["annotations"]
+
+
+def test_the_tenant_dns_passes_the_restricted_level_and_resolves_upstream() -> None:
+    objects = {m["kind"]: m for m in coredns.manifests("coredns:test")}
+    spec = objects["Deployment"]["spec"]["template"]["spec"]
+    assert pod_security.violations(spec, PodSecurityLevel.RESTRICTED) == []
+    assert spec["dnsPolicy"] == "Default"  # never its own resolver
+    assert not pods.uses_cluster_dns(spec)
+    ports = objects["Service"]["spec"]["ports"]
+    assert {(p["port"], p.get("targetPort")) for p in ports if p["name"].startswith("dns")} == {
+        (53, coredns.PORT)
+    }
+    assert f".:{coredns.PORT}" in objects["ConfigMap"]["data"]["Corefile"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "rewritten"),
+    [(None, True), ("ClusterFirst", True), ("ClusterFirstWithHostNet", True), ("Default", False)],
+)
+def test_only_pods_asking_for_cluster_dns_get_the_tenants(
+    policy: str | None, rewritten: bool
+) -> None:
+    ctx = pods.Context(vcluster=VC, host_namespace=HOST_NS, api_ip="10.96.0.1", dns_ip="10.96.0.53")
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "i"}]}
+    if policy:
+        spec["dnsPolicy"] = policy
+    virtual = {"apiVersion": "v1", "kind": "Pod", "metadata": meta("p"), "spec": spec}
+    host_spec = pods.to_host(virtual, ctx)["spec"]
+    assert ("dnsConfig" in host_spec) is rewritten
+    assert host_spec.get("dnsPolicy") == ("None" if rewritten else policy)
+
+
+def test_a_pod_with_its_own_dns_config_keeps_it() -> None:
+    ctx = pods.Context(vcluster=VC, host_namespace=HOST_NS, api_ip="10.96.0.1", dns_ip="10.96.0.53")
+    own = {"nameservers": ["9.9.9.9"]}
+    spec = {"containers": [{"name": "c", "image": "i"}], "dnsPolicy": "None", "dnsConfig": own}
+    virtual = {"apiVersion": "v1", "kind": "Pod", "metadata": meta("p"), "spec": spec}
+    assert pods.to_host(virtual, ctx)["spec"]["dnsConfig"] == own

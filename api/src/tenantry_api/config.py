@@ -103,6 +103,9 @@ class SyncerConfig(_Document):
     from_virtual: FromVirtual = Field(default_factory=FromVirtual)
     from_host: FromHost = Field(default_factory=FromHost)
     isolation: Isolation | None = None
+    coredns_image: str = ""
+    """Image of the tenant's CoreDNS, which the syncer keeps in the virtual kube-system. Empty:
+    no tenant DNS, and pods keep the host's resolver."""
 
     @model_validator(mode="after")
     def _defaults(self) -> Self:

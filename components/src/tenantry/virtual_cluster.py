@@ -109,6 +109,8 @@ class Images(TypedDict):
     etcd: NotRequired[str]
     syncer: NotRequired[str]
     """Default ghcr.io/tenantry/syncer:<package version>."""
+    coredns: NotRequired[str]
+    """The tenant's CoreDNS, run inside the virtual cluster. Default upstream CoreDNS."""
 
 
 @with_config(STRICT)
@@ -216,6 +218,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
     level = args.get(
         "pod_security_level", policy.pss_enforce if policy else PodSecurityLevel.BASELINE
     )
+    images = args.get("images", {})
     syncer = SyncerConfig(
         vcluster=name,
         host_namespace=namespace,
@@ -238,9 +241,9 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             mirror_nodes=sync.get("mirror_nodes", False),
         ),
         isolation=isolation,
+        coredns_image=images.get("coredns", _meta.COREDNS_IMAGE),
     )
 
-    images = args.get("images", {})
     return VirtualClusterSpec(
         name=name,
         namespace=namespace,

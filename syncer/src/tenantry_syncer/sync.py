@@ -19,7 +19,7 @@ from tenantry_syncer.controller.informer import Informer, Manifest
 from tenantry_syncer.controller.metrics import QUEUE_DEPTH, SYNC_ERRORS, SYNC_LATENCY
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.resources import pods
-from tenantry_syncer.syncers import events, nodes
+from tenantry_syncer.syncers import coredns, events, nodes
 from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, Side
 from tenantry_syncer.syncers.configs import ConfigMapSyncer, SecretSyncer
 from tenantry_syncer.syncers.endpoints import EndpointSliceSyncer, EndpointsSyncer
@@ -70,6 +70,9 @@ class Syncer:
             nodes.QUEUE_KIND: self.nodes.reconcile,
             events.QUEUE_KIND: self.events.reconcile,
         }
+        if config.coredns_image:
+            dns = coredns.CoreDNSSyncer(self.s, config.coredns_image)
+            self._reconcilers[coredns.QUEUE_KIND] = dns.reconcile
 
     def _kind_syncers(self) -> dict[str, KindSyncer]:
         flags = self.config.from_virtual
@@ -189,6 +192,8 @@ class Syncer:
             while not informer.synced.wait(0.2):
                 if stop.is_set():
                     return
+        if coredns.QUEUE_KIND in self._reconcilers:
+            self.queue.add((coredns.QUEUE_KIND, ""))
         # Full resync on start: adopt what is already right, delete orphans.
         for syncer in self.kinds.values():
             self._resync(syncer)

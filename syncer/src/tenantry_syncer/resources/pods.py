@@ -165,6 +165,15 @@ def service_env(services: Iterable[VirtualService], api_ip: str) -> list[Manifes
     return env
 
 
+CLUSTER_DNS_POLICIES = (None, "ClusterFirst", "ClusterFirstWithHostNet")
+
+
+def uses_cluster_dns(spec: Manifest) -> bool:
+    """Pods that ask for cluster DNS get the tenant's; `Default` (the node's resolver, which is
+    what CoreDNS itself uses) and `None` (the pod's own dnsConfig) are left as written."""
+    return spec.get("dnsPolicy") in CLUSTER_DNS_POLICIES
+
+
 def references(spec: Manifest) -> dict[str, set[str]]:
     """Names of the ConfigMaps and Secrets a pod spec uses (volumes, env, envFrom, pull
     secrets): by default only these are synced."""
@@ -231,7 +240,7 @@ def to_host(virtual: Manifest, ctx: Context) -> Manifest:
     ):
         spec.pop(key, None)
     spec["enableServiceLinks"] = False  # host Services would leak into the environment
-    if ctx.dns_ip:
+    if ctx.dns_ip and uses_cluster_dns(spec):
         spec["dnsPolicy"] = "None"
         spec["dnsConfig"] = {
             "nameservers": [ctx.dns_ip],

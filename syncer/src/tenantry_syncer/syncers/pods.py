@@ -66,7 +66,16 @@ class PodSyncer(KindSyncer):
                 )
                 self._refused.add(meta.get("uid"))
             return
-        desired = pods.to_host(virtual, self.context(meta["namespace"]))
+        ctx = self.context(meta["namespace"])
+        if (
+            self.s.config.coredns_image
+            and ctx.dns_ip is None
+            and pods.uses_cluster_dns(virtual.get("spec") or {})
+        ):
+            # A pod's resolver is fixed at creation: wait for the tenant's DNS rather than
+            # start it on the host's.
+            raise RuntimeError("the tenant DNS (kube-system/kube-dns) has no host ClusterIP yet")
+        desired = pods.to_host(virtual, ctx)
         resource = self.s.host.resources[self.kind]
         namespace = self.s.config.host_namespace
         created = ignoring(409, lambda: resource.create(body=desired, namespace=namespace))
