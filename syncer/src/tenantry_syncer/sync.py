@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterable
 
 from kubernetes import client
-from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 
@@ -41,13 +40,7 @@ class Syncer:
         self.config = config
         self._workers = workers
         self.queue: WorkQueue[Key] = WorkQueue()
-        self.s = Shared(
-            config,
-            Side(DynamicClient(virtual)),  # type: ignore[no-untyped-call]
-            Side(DynamicClient(host)),  # type: ignore[no-untyped-call]
-            client.CoreV1Api(virtual),
-            self.queue,
-        )
+        self.s = Shared(config, Side(virtual), Side(host), self.queue)
         self.nodes = nodes.NodeSyncer(self.s)
         self.events = events.EventSyncer(self.s)
         self.kinds = self._kind_syncers()

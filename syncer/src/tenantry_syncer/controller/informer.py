@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic.resource import Resource
+
+from tenantry_syncer.controller.rest import Rest
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class Informer:
 
     def __init__(
         self,
-        resource: Resource,
+        resource: Rest,
         on_change: Handler,
         *,
         namespace: str | None = None,
@@ -58,7 +59,8 @@ class Informer:
             try:
                 version = self._relist()
                 failures = 0
-                self._watch(version, stop)
+                while not stop.is_set():  # a watch that times out resumes where it ended
+                    version = self._watch(version, stop)
             except ApiException as e:
                 if e.status != 410:
                     failures += 1
@@ -70,10 +72,8 @@ class Informer:
                 stop.wait(min(30.0, 0.2 * 2**failures))
 
     def _relist(self) -> str:
-        listed = self._resource.get(
-            namespace=self._namespace, label_selector=self._label_selector
-        ).to_dict()
-        fresh = {key_of(obj): obj for obj in listed["items"]}
+        listed = self._resource.list(self._namespace, self._label_selector)
+        fresh = {key_of(obj): self._trim(obj) for obj in listed["items"]}
         with self._lock:
             changed = [
                 (k, obj)
@@ -88,7 +88,15 @@ class Informer:
         self.synced.set()
         return str(listed["metadata"]["resourceVersion"])
 
-    def _watch(self, version: str, stop: threading.Event) -> None:
+    def _trim(self, obj: Manifest) -> Manifest:
+        """List items carry no kind; managedFields are never read and are a third of a pod."""
+        obj.setdefault("kind", self._resource.kind)
+        obj.setdefault("apiVersion", self._resource.api_version)
+        obj["metadata"].pop("managedFields", None)
+        return obj
+
+    def _watch(self, version: str, stop: threading.Event) -> str:
+        """Watch from ``version``; returns the last version seen when the watch ends."""
         start = time.monotonic()
         for event in self._resource.watch(
             namespace=self._namespace,
@@ -97,13 +105,17 @@ class Informer:
             timeout=self._watch_timeout,
         ):
             if stop.is_set():
-                return
-            obj: Manifest = event["raw_object"]
+                return version
+            obj: Manifest = event["object"]
+            if event["type"] == "BOOKMARK":
+                version = obj["metadata"]["resourceVersion"]
+                continue
             if event["type"] == "ERROR":
                 if obj.get("code") == 410:
                     raise ApiException(status=410, reason="Gone")
                 raise ApiException(status=obj.get("code", 500), reason=obj.get("message", ""))
-            key = key_of(obj)
+            key = key_of(self._trim(obj))
+            version = obj["metadata"].get("resourceVersion", version)
             with self._lock:
                 if event["type"] == "DELETED":
                     self._store.pop(key, None)
@@ -111,3 +123,4 @@ class Informer:
                     self._store[key] = obj
             self._on_change(key, obj)
         log.debug("%s watch ended after %.0fs", self._resource.kind, time.monotonic() - start)
+        return version

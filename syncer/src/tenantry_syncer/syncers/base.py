@@ -11,12 +11,12 @@ from typing import Any, ClassVar, TypeVar
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.resource import Resource
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 from tenantry_api.naming import host_name, virtual_ref
 from tenantry_syncer.controller.informer import Informer, Manifest
 from tenantry_syncer.controller.queue import WorkQueue
+from tenantry_syncer.controller.rest import Rest
 
 SETTLE_SECONDS = 30.0
 """How long a Service the syncer re-creates in the virtual cluster is treated as present."""
@@ -29,15 +29,19 @@ T = TypeVar("T")
 
 @dataclass
 class Side:
-    """One API server: its dynamic client, the resources used, and their informers."""
+    """One API server: the kinds used (found through discovery), and their informers."""
 
-    dynamic: DynamicClient
-    resources: dict[str, Resource] = field(default_factory=dict)
+    api: client.ApiClient
+    resources: dict[str, Rest] = field(default_factory=dict)
     informers: dict[str, Informer] = field(default_factory=dict)
 
-    def resource(self, kind: str, api_version: str = "v1") -> Resource:
+    def __post_init__(self) -> None:
+        self._discovery = DynamicClient(self.api)  # type: ignore[no-untyped-call]
+
+    def resource(self, kind: str, api_version: str = "v1") -> Rest:
         if kind not in self.resources:
-            self.resources[kind] = self.dynamic.resources.get(api_version=api_version, kind=kind)
+            found = self._discovery.resources.get(api_version=api_version, kind=kind)
+            self.resources[kind] = Rest(self.api, found)
         return self.resources[kind]
 
 
@@ -48,7 +52,6 @@ class Shared:
     config: SyncerConfig
     virtual: Side
     host: Side
-    virtual_core: client.CoreV1Api
     queue: WorkQueue[Key]
     _settling: dict[str, float] = field(default_factory=dict)
 
@@ -149,9 +152,9 @@ class KindSyncer:
         resource = self.s.host.resources[self.kind]
         namespace = self.s.config.host_namespace
         if host is None:
-            host = resource.create(body=desired, namespace=namespace).to_dict()
+            host = resource.create(body=desired, namespace=namespace)
         elif not covers(host, desired):
-            host = resource.replace(body=merged(host, desired), namespace=namespace).to_dict()
+            host = resource.replace(body=merged(host, desired), namespace=namespace)
         self.status_back(virtual, host)
 
     def status_back(self, virtual: Manifest, host: Manifest) -> None:
@@ -161,11 +164,8 @@ class KindSyncer:
         status = {k: source[k] for k in self.status_fields if k in source}
         if status and any(current.get(k) != v for k, v in status.items()):
             meta = virtual["metadata"]
-            self.s.virtual.resources[self.kind].status.patch(
-                body={"status": status},
-                name=meta["name"],
-                namespace=meta["namespace"],
-                content_type="application/merge-patch+json",
+            self.s.virtual.resources[self.kind].patch_status(
+                {"status": status}, meta["name"], meta["namespace"]
             )
 
     def owner_key(self, host: Manifest) -> str | None:

@@ -16,9 +16,4 @@ class CoreDNSSyncer:
     def reconcile(self, _: str) -> None:
         for manifest in coredns.manifests(self._image):
             resource = self.s.virtual.resource(manifest["kind"], manifest["apiVersion"])
-            self.s.virtual.dynamic.server_side_apply(
-                resource,
-                body=manifest,
-                field_manager=FIELD_MANAGER,
-                force_conflicts=True,
-            )  # type: ignore[no-untyped-call]
+            resource.apply(manifest, FIELD_MANAGER)

@@ -1,6 +1,7 @@
 """Events: host → virtual, for the host twins of virtual pods."""
 
 from tenantry_api.naming import virtual_ref
+from tenantry_syncer.controller.informer import Manifest
 from tenantry_syncer.resources import events
 from tenantry_syncer.syncers.base import Shared, ignoring
 
@@ -32,7 +33,9 @@ class EventSyncer:
         resource = self.s.virtual.resources["Event"]
         namespace = body["metadata"]["namespace"]
         if ignoring(409, lambda: resource.create(body=body, namespace=namespace)) is None:
-            update = {k: body[k] for k in ("count", "lastTimestamp", "message") if k in body}
+            update: Manifest = {
+                k: body[k] for k in ("count", "lastTimestamp", "message") if k in body
+            }
             resource.patch(
                 body=update,
                 name=body["metadata"]["name"],

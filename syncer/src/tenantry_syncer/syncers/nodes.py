@@ -28,7 +28,7 @@ class NodeSyncer:
             created = ignoring(409, lambda: resource.create(body=desired))
             if created is None:
                 return  # made by a concurrent reconcile; its status follows from there
-            virtual = created.to_dict()
+            virtual = created
         elif (
             not (virtual["metadata"].get("labels") or {}).items()
             >= desired["metadata"]["labels"].items()
@@ -39,11 +39,7 @@ class NodeSyncer:
                 content_type="application/merge-patch+json",
             )
         if nodes.status_differs(virtual, desired):
-            resource.status.patch(
-                body={"status": desired["status"]},
-                name=name,
-                content_type="application/merge-patch+json",
-            )
+            resource.patch_status({"status": desired["status"]}, name)
 
     def _needed(self, name: str, mirrored: bool) -> bool:
         """A virtual node stays while a host pod of ours or a virtual pod is bound to it."""

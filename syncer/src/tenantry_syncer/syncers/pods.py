@@ -4,7 +4,6 @@ immutable, so a host pod is only ever created, relabelled or deleted, never repl
 import base64
 from collections.abc import Callable, Iterable
 
-from kubernetes import client
 from tenantry_api import keys
 from tenantry_api.naming import host_annotations, host_labels
 from tenantry_syncer.controller.informer import Manifest
@@ -82,11 +81,11 @@ class PodSyncer(KindSyncer):
         if created is None:
             # It exists but our informer cannot see it: someone stripped our labels.
             existing = resource.get(name=desired["metadata"]["name"], namespace=namespace)
-            self._restore_metadata(virtual, existing.to_dict())
+            self._restore_metadata(virtual, existing)
             return
         # The kubelet waits for the token volume, so the pod may come first; owned by the pod,
         # the Secret goes with it, even if this process dies in between.
-        self._ensure_token(virtual, created.to_dict())
+        self._ensure_token(virtual, created)
 
     def context(self, namespace: str) -> pods.Context:
         dns = self.s.virtual.informers["Service"].get("kube-system/kube-dns")
@@ -114,7 +113,7 @@ class PodSyncer(KindSyncer):
             svc = self.s.host.resources["Service"].get(
                 name=self.s.config.service_name, namespace=self.s.config.host_namespace
             )
-            self._api_ip = str(svc.to_dict()["spec"]["clusterIP"])
+            self._api_ip = str(svc["spec"]["clusterIP"])
         return self._api_ip
 
     def _restore_metadata(self, virtual: Manifest, host: Manifest) -> None:
@@ -135,19 +134,23 @@ class PodSyncer(KindSyncer):
         meta = virtual["metadata"]
         ref = ref_of(virtual, self.kind, self.s.config.vcluster)
         sa = (virtual.get("spec") or {}).get("serviceAccountName", "default")
-        review = self.s.virtual_core.create_namespaced_service_account_token(
+        review = self.s.virtual.resource("ServiceAccount").create_subresource(
             sa,
             meta["namespace"],
-            client.AuthenticationV1TokenRequest(
-                spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=TOKEN_LIFETIME)
-            ),
+            "token",
+            {
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenRequest",
+                "spec": {"audiences": [], "expirationSeconds": TOKEN_LIFETIME},
+            },
         )
+        token = (review.get("status") or {}).get("token")
         # The CA comes from the ConfigMap informer: no extra API call per pod.
         root_ca = self.s.virtual.informers["ConfigMap"].get(f"{meta['namespace']}/kube-root-ca.crt")
         ca = ((root_ca or {}).get("data") or {}).get("ca.crt")
-        if review.status is None or not review.status.token or not ca:
+        if not token or not ca:
             raise RuntimeError(f"no token or CA yet for {meta['namespace']}/{sa}")
-        data = {"token": review.status.token, "ca.crt": ca, "namespace": meta["namespace"]}
+        data = {"token": token, "ca.crt": ca, "namespace": meta["namespace"]}
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
@@ -176,18 +179,21 @@ class PodSyncer(KindSyncer):
         node = (host.get("spec") or {}).get("nodeName")
         if node and not (virtual.get("spec") or {}).get("nodeName"):
             self._on_node(node)
-            self.s.virtual_core.create_namespaced_binding(
+            self.s.virtual.resources[self.kind].create_subresource(
+                meta["name"],
                 meta["namespace"],
-                client.V1Binding(
-                    metadata=client.V1ObjectMeta(name=meta["name"]),
-                    target=client.V1ObjectReference(kind="Node", name=node, api_version="v1"),
-                ),
-                _preload_content=False,
+                "binding",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Binding",
+                    "metadata": {"name": meta["name"]},
+                    "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+                },
             )
         status = pods.status_to_virtual(host)
         if status and any(virtual.get("status", {}).get(k) != v for k, v in status.items()):
-            self.s.virtual_core.patch_namespaced_pod_status(
-                meta["name"], meta["namespace"], {"status": status}
+            self.s.virtual.resources[self.kind].patch_status(
+                {"status": status}, meta["name"], meta["namespace"]
             )
 
     def _finish_virtual_delete(self, virtual: Manifest) -> None:
@@ -196,7 +202,7 @@ class PodSyncer(KindSyncer):
         meta = virtual["metadata"]
         ignoring(
             404,
-            lambda: self.s.virtual_core.delete_namespaced_pod(
+            lambda: self.s.virtual.resources[self.kind].delete(
                 meta["name"], meta["namespace"], grace_period_seconds=0
             ),
         )
