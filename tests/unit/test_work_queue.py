@@ -52,3 +52,17 @@ def test_shutdown_wakes_waiting_workers() -> None:
     q.shutdown()
     worker.join(timeout=2)
     assert got == [None]
+
+
+def test_urgent_keys_are_handed_out_first_and_still_only_once() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("status-1")
+    queue.add("status-2")
+    queue.add("create", urgent=True)
+    queue.add("create", urgent=True)
+    assert [queue.get(timeout=0), queue.get(timeout=0), queue.get(timeout=0)] == [
+        "create",
+        "status-1",
+        "status-2",
+    ]
+    assert queue.get(timeout=0) is None

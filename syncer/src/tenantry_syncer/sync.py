@@ -106,7 +106,10 @@ class Syncer:
         kind = syncer.kind
 
         def on_virtual(key: str, obj: Manifest) -> None:
-            self.queue.add((kind, key))
+            meta = obj["metadata"]
+            # A virtual object without a host twin is someone waiting: it goes first.
+            missing = self.s.host_object(kind, meta["name"], meta.get("namespace", "")) is None
+            self.queue.add((kind, key), urgent=missing)
             for related in syncer.related(obj):
                 self.queue.add(related)
             if kind == pods.KIND:

@@ -1,7 +1,8 @@
 """A keyed work queue with per-key exponential back-off, like client-go's workqueue.
 
 A key is queued at most once; a key being processed that is added again is processed once
-more afterwards, never by two workers at a time.
+more afterwards, never by two workers at a time. Urgent keys (work a user is waiting on, such
+as creating a pod) are handed out before the rest (status updates, resyncs).
 """
 
 import threading
@@ -28,6 +29,7 @@ class WorkQueue(Generic[K]):
         self._backoff = backoff or Backoff()
         self._cond = threading.Condition()
         self._queue: deque[K] = deque()
+        self._urgent: deque[K] = deque()
         self._queued: set[K] = set()
         self._processing: set[K] = set()
         self._dirty: set[K] = set()
@@ -35,11 +37,11 @@ class WorkQueue(Generic[K]):
         self._delayed: dict[K, float] = {}
         self._shutdown = False
 
-    def add(self, key: K) -> None:
+    def add(self, key: K, *, urgent: bool = False) -> None:
         with self._cond:
             if self._shutdown:
                 return
-            self._push(key)
+            self._push(key, urgent)
 
     def add_after(self, key: K, delay: float) -> None:
         """Queue ``key`` once ``delay`` seconds have passed."""
@@ -69,8 +71,8 @@ class WorkQueue(Generic[K]):
         with self._cond:
             while True:
                 self._promote_due()
-                if self._queue:
-                    key = self._queue.popleft()
+                if self._urgent or self._queue:
+                    key = (self._urgent or self._queue).popleft()
                     self._queued.discard(key)
                     self._processing.add(key)
                     return key
@@ -92,16 +94,16 @@ class WorkQueue(Generic[K]):
 
     def __len__(self) -> int:
         with self._cond:
-            return len(self._queue) + len(self._delayed)
+            return len(self._urgent) + len(self._queue) + len(self._delayed)
 
-    def _push(self, key: K) -> None:
+    def _push(self, key: K, urgent: bool = False) -> None:
         # Caller holds the lock. A key being processed is marked dirty instead, so it is
         # queued again by done() and never handed to two workers at once.
         if key in self._processing:
             self._dirty.add(key)
         elif key not in self._queued:
             self._queued.add(key)
-            self._queue.append(key)
+            (self._urgent if urgent else self._queue).append(key)
             self._cond.notify()
 
     def _promote_due(self) -> None:
