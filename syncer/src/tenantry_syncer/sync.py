@@ -214,15 +214,15 @@ class Syncer:
 
     def _work(self, stop: threading.Event, leading: threading.Event | None) -> None:
         while not stop.is_set():
+            # Not ours to write yet: keys wait in the queue, untouched, until we lead.
+            if leading is not None and not leading.wait(0.5):
+                continue
             key = self.queue.get(timeout=0.5)
             if key is None:
                 continue
             kind = key[0]
             QUEUE_DEPTH.labels(kind).set(len(self.queue))
             try:
-                if leading is not None and not leading.is_set():
-                    self.queue.retry(key)  # not ours to write yet
-                    continue
                 started = time.monotonic()
                 self.reconcile(*key)
                 SYNC_LATENCY.labels(kind).observe(time.monotonic() - started)
