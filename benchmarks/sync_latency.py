@@ -23,12 +23,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.naming import host_name
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, Manifest, namespace
+from tests.support.kube import Kube, Manifest, namespace, wait_for
 from tests.support.localcluster import LocalCluster, wait_http
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
@@ -56,10 +57,16 @@ class Seen:
 
         def watch() -> None:
             while not self._stop.is_set():
-                for event in pods.watch(namespace=namespace, label_selector=selector, timeout=5):
-                    self.first.setdefault(event["raw_object"]["metadata"]["name"], time.monotonic())
-                    if self._stop.is_set():
-                        return
+                try:
+                    for event in pods.watch(
+                        namespace=namespace, label_selector=selector, timeout=5
+                    ):
+                        name = event["raw_object"]["metadata"]["name"]
+                        self.first.setdefault(name, time.monotonic())
+                        if self._stop.is_set():
+                            return
+                except ApiException:
+                    continue  # an overloaded API server drops the watch: watch again
 
         self._thread = threading.Thread(target=watch, daemon=True)
         self._thread.start()
@@ -145,6 +152,8 @@ def main() -> None:
             plane.start("syncer")
             wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
             tenant.create(namespace("load"))
+            # Pods are refused until the namespace's default ServiceAccount exists.
+            wait_for(lambda: tenant.get_or_none("v1", "ServiceAccount", "default", "load"))
             names = [f"p{i}" for i in range(args.pods)]
 
             seen = Seen(cluster.kubeconfig, HOST_NS, f"{keys.VCLUSTER}={VC}")
