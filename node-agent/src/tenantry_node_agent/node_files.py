@@ -29,6 +29,7 @@ class State(BaseModel):
     handler: str
     placement: cc.Placement
     created_files: list[str] = []
+    created_dirs: list[str] = []
     edited: bool = False
     original_absent: bool = False
     installed_sha256: str = ""
@@ -103,7 +104,10 @@ class NodeFiles:
         if plan.placement is cc.Placement.INLINE:
             self._edit_config(state, plan, outcome)
         else:
-            self.drop_in.parent.mkdir(exist_ok=True)
+            if not self.drop_in.parent.is_dir():
+                state.created_dirs.append(str(self.drop_in.parent))
+                self._save(state)
+                self.drop_in.parent.mkdir()
             text = cc.drop_in(plan.handler, plan.runtime, plan.config_version)
             self._write_created(state, self.drop_in, text, outcome)
             if plan.placement is cc.Placement.IMPORTS:
@@ -184,11 +188,11 @@ class NodeFiles:
             if path.exists():
                 path.unlink()
                 outcome.changed.append(created)
-        if self.drop_in.parent.is_dir() and not any(self.drop_in.parent.iterdir()):
-            # conf.d is only removed if the agent's drop-in was all it held and containerd
-            # does not create it itself (2.2+ may).
-            if state.placement is cc.Placement.IMPORTS:
-                self.drop_in.parent.rmdir()
+        for created in state.created_dirs:
+            # Only if the agent made it and nothing else has been put there since.
+            directory = Path(created)
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
         self.state_path.unlink()
         return outcome
 
