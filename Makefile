@@ -17,7 +17,8 @@ help:
 	@echo "make lint    ruff and mypy --strict on every package and the tests"
 	@echo "make schema  regenerate provider/schema.json from the components"
 	@echo "make format  apply ruff's formatting and safe fixes"
-	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries into .testbin/"
+	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries into .testbin/,"
+	@echo "             install the node tier's Debian packages (containerd, runc) and build gVisor"
 	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
 
 $(TOOLS)/bin/uv:
@@ -47,6 +48,8 @@ test: lint testbin
 
 testbin:
 	bash hack/testbin/build.sh
+	bash hack/node/install.sh
+	bash hack/node/build-gvisor.sh
 
 cluster-up: sync testbin
 	$(UV) run --frozen python -m tests.support.localcluster up

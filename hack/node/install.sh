@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the node tier's host packages from Debian at pinned versions: a real containerd,
-# runc, gVisor's runsc and a static busybox (the test images' only binary).
+# runc, CNI plugins and a static busybox (the test images' only binary).
 #
 #   hack/node/install.sh          install what is missing or at another version (needs root)
 #   hack/node/install.sh --check  exit 1 naming what is missing, install nothing

@@ -202,8 +202,6 @@ def _kill_shims(socket: Path) -> None:
 
 
 def _unmount_under(root: Path) -> None:
-    mounts = [
-        line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
-    ]
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
     for mount in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
         subprocess.run(["umount", "-l", mount], check=False, capture_output=True)

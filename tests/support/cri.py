@@ -20,7 +20,7 @@ class Finished:
 class CriClient:
     def __init__(self, socket: Path, logs: Path) -> None:
         self._channel = grpc.insecure_channel(f"unix://{socket}")
-        self.runtime = cri_grpc.RuntimeServiceStub(self._channel)
+        self.runtime = cri_grpc.RuntimeServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.logs = logs
         logs.mkdir(parents=True, exist_ok=True)
 

@@ -56,7 +56,9 @@ def _layer(busybox: Path) -> tuple[bytes, str]:
             tar.addfile(link)
     uncompressed = raw.getvalue()
     # mtime=0: the same busybox always gives the same digest.
-    return gzip.compress(uncompressed, mtime=0), f"sha256:{hashlib.sha256(uncompressed).hexdigest()}"
+    return gzip.compress(
+        uncompressed, mtime=0
+    ), f"sha256:{hashlib.sha256(uncompressed).hexdigest()}"
 
 
 def busybox_image(name: str, command: list[str], out: Path, busybox: Path = BUSYBOX) -> Path:

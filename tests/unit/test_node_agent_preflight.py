@@ -21,7 +21,7 @@ GOOD = Facts(
 
 
 def with_(**changes: object) -> Facts:
-    return Facts(**{**GOOD.__dict__, **changes})  # type: ignore[arg-type]
+    return Facts(**{**GOOD.__dict__, **changes})
 
 
 def test_a_good_node_passes() -> None:
@@ -35,7 +35,10 @@ def test_a_good_node_passes() -> None:
         (with_(cgroup_version=0), "no cgroup hierarchy"),
         (with_(containerd_version="unreachable: refused"), "cannot read the containerd version"),
         (with_(containerd_version="1.5.9"), "containerd 1.5.9 is not supported"),
-        (with_(config_version=1), "config.toml is version 1, but containerd 1.6.20 reads version 2"),
+        (
+            with_(config_version=1),
+            "config.toml is version 1, but containerd 1.6.20 reads version 2",
+        ),
         (
             with_(containerd_version="2.1.0", config_version=2),
             "config.toml is version 2, but containerd 2.1.0 reads version 3",

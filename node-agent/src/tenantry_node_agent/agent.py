@@ -28,10 +28,16 @@ from tenantry_node_agent.log import event
 from tenantry_node_agent.node_files import NodeFiles, Plan
 from tenantry_node_agent.preflight import Facts, Verdict, cgroup_facts, find_binaries, judge
 
-DEFAULT_BINARY_DIRS = ["/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/opt/kata/bin"]
+DEFAULT_BINARY_DIRS = [
+    "/usr/local/bin",
+    "/usr/bin",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/opt/kata/bin",
+]
 
 
-class StepFailed(RuntimeError):
+class StepFailedError(RuntimeError):
     def __init__(self, step: str, reason: str) -> None:
         super().__init__(f"{step}: {reason}")
         self.step = step
@@ -156,7 +162,13 @@ class Agent:
             detail = {"note": "restart_strategy none: waiting for the operator's restart"}
         self.counters.restarts += strategy != "none"
         self._wait_for_cri()
-        event("restart", "restarted", strategy=strategy, seconds=round(time.monotonic() - started, 2), **detail)
+        event(
+            "restart",
+            "restarted",
+            strategy=strategy,
+            seconds=round(time.monotonic() - started, 2),
+            **detail,
+        )
 
     def _wait_for_cri(self) -> RuntimeStatus:
         deadline = time.monotonic() + self.o.restart_timeout
@@ -167,21 +179,28 @@ class Agent:
             except CriError as e:
                 last = str(e)
             time.sleep(0.5)
-        raise StepFailed("restart", f"containerd's CRI did not answer: {last}")
+        raise StepFailedError("restart", f"containerd's CRI did not answer: {last}")
 
     def verify(self) -> RuntimeStatus:
-        deadline = time.monotonic() + (self.o.restart_timeout if self.config.restart_strategy == "none" else 0)
+        deadline = time.monotonic() + (
+            self.o.restart_timeout if self.config.restart_strategy == "none" else 0
+        )
         while True:
             status = self._wait_for_cri()
             known, source = status.knows(self.config.handler)
             if known or time.monotonic() >= deadline:
                 break
             time.sleep(1)
-        event("verify", "confirmed" if known else "missing", handler=self.config.handler, source=source)
+        event(
+            "verify",
+            "confirmed" if known else "missing",
+            handler=self.config.handler,
+            source=source,
+        )
         if not known:
             reason = f"containerd does not list handler {self.config.handler} ({source})"
             self._condition(keys.CONDITION_RUNTIME_READY, False, "HandlerMissing", reason)
-            raise StepFailed("verify", reason)
+            raise StepFailedError("verify", reason)
         return status
 
     def label_ready(self) -> None:
@@ -229,7 +248,7 @@ class Agent:
             self.install(self.plan(facts))
             self.restart_if_changed()
             self.verify()
-        except (StepFailed, cc.ConfigError, restart.RestartError) as e:
+        except (StepFailedError, cc.ConfigError, restart.RestartError) as e:
             event("run", "failed", error=str(e))
             self._patch_node(node_status.ready_patch(self.config.handler, ready=False))
             return False
@@ -303,4 +322,4 @@ def stop_on_sigterm() -> threading.Event:
     return stop
 
 
-__all__ = ["Agent", "Options", "StepFailed", "os", "stop_on_sigterm"]
+__all__ = ["Agent", "Options", "StepFailedError", "os", "stop_on_sigterm"]

@@ -1,10 +1,10 @@
 """Command line of tenantry-node-agent.
 
-    run          the DaemonSet's command: every step, then keep the node converged; on SIGTERM
-                 uninstall only if the DaemonSet no longer selects the node
-    preflight    check the node and publish the result; install nothing
-    uninstall    remove the handler and restore the node now
-    check-config validate a NodeAgentConfig document
+run          the DaemonSet's command: every step, then keep the node converged; on SIGTERM
+             uninstall only if the DaemonSet no longer selects the node
+preflight    check the node and publish the result; install nothing
+uninstall    remove the handler and restore the node now
+check-config validate a NodeAgentConfig document
 """
 
 import argparse
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             host_root=args.host_root,
             binary_dirs=args.binary_dirs or list(DEFAULT_BINARY_DIRS),
             cgroup_root=args.cgroup_root,
-            daemonset=daemonset,  # type: ignore[arg-type]
+            daemonset=daemonset,
             resync_seconds=args.resync_seconds,
         )
     )

@@ -65,7 +65,7 @@ def _probe_main(socket: str) -> int:
     from tenantry_node_agent.cri_v1 import api_pb2, api_pb2_grpc  # noqa: PLC0415
 
     with grpc.insecure_channel(f"unix://{socket}") as channel:
-        runtime = api_pb2_grpc.RuntimeServiceStub(channel)
+        runtime = api_pb2_grpc.RuntimeServiceStub(channel)  # type: ignore[no-untyped-call]
         try:
             version = runtime.Version(api_pb2.VersionRequest(), timeout=10)
             status = runtime.Status(api_pb2.StatusRequest(verbose=True), timeout=10)

@@ -76,7 +76,10 @@ def pod_cgroups(root: Path, uid: str) -> list[Path]:
     kubepods = [root / "kubepods", root / "kubepods.slice"]
     for base in (k for k in kubepods if k.is_dir()):
         for candidate in (base, *(d for d in base.iterdir() if d.is_dir())):
-            for name in (f"pod{uid}", f"{candidate.name.removesuffix('.slice')}-pod{systemd_uid}.slice"):
+            for name in (
+                f"pod{uid}",
+                f"{candidate.name.removesuffix('.slice')}-pod{systemd_uid}.slice",
+            ):
                 if (candidate / name).is_dir():
                     found.append(candidate / name)
     return found

@@ -5,6 +5,7 @@ resident memory, the agent's whole budget. The agent reads and patches one Node,
 pods on it and reads one DaemonSet; stdlib HTTPS does that in a few lines.
 """
 
+import contextlib
 import json
 import os
 import ssl
@@ -67,10 +68,8 @@ class Kube:
                 return result
         except urllib.error.HTTPError as e:
             detail = e.read().decode(errors="replace")
-            try:
+            with contextlib.suppress(ValueError):
                 detail = json.loads(detail).get("message", detail)
-            except ValueError:
-                pass
             raise KubeError(e.code, detail) from None
 
     # --- the calls the agent makes ---
@@ -79,9 +78,7 @@ class Kube:
         return self.request("GET", f"/api/v1/nodes/{name}")
 
     def patch_node(self, name: str, patch: Json) -> Json:
-        return self.request(
-            "PATCH", f"/api/v1/nodes/{name}", patch, "application/merge-patch+json"
-        )
+        return self.request("PATCH", f"/api/v1/nodes/{name}", patch, "application/merge-patch+json")
 
     def patch_node_status(self, name: str, patch: Json) -> Json:
         # Strategic merge: conditions merge by type, so the kubelet's own are kept.

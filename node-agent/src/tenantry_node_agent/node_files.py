@@ -81,7 +81,11 @@ class NodeFiles:
         """Hash of every file containerd reads that the agent may have written."""
         digest = hashlib.sha256()
         state = self.state()
-        paths = [self.config, self.drop_in, *(Path(p) for p in (state.created_files if state else []))]
+        paths = [
+            self.config,
+            self.drop_in,
+            *(Path(p) for p in (state.created_files if state else [])),
+        ]
         for path in sorted(set(paths)):
             digest.update(str(path).encode() + b"\0")
             digest.update(path.read_bytes() if path.exists() else b"<absent>")
@@ -208,4 +212,3 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp.write_bytes(data)
     os.chmod(tmp, mode)
     os.replace(tmp, path)
-

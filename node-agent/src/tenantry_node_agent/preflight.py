@@ -37,7 +37,9 @@ def judge(facts: Facts, backend: RuntimeBackend) -> Verdict:
     """The first reason this node cannot take ``backend``, or a pass."""
     kernel = _kernel_tuple(facts.kernel)
     if kernel < MIN_KERNEL:
-        return Verdict(False, f"kernel {facts.kernel} is older than {'.'.join(map(str, MIN_KERNEL))}")
+        return Verdict(
+            False, f"kernel {facts.kernel} is older than {'.'.join(map(str, MIN_KERNEL))}"
+        )
     if facts.cgroup_version not in (1, 2):
         return Verdict(False, "no cgroup hierarchy found at the cgroup root")
     try:
@@ -45,7 +47,9 @@ def judge(facts: Facts, backend: RuntimeBackend) -> Verdict:
     except ValueError:
         return Verdict(False, f"cannot read the containerd version {facts.containerd_version!r}")
     if version.major not in (1, 2) or version < cc.ContainerdVersion(1, 6):
-        return Verdict(False, f"containerd {facts.containerd_version} is not supported (1.6 to 2.x)")
+        return Verdict(
+            False, f"containerd {facts.containerd_version} is not supported (1.6 to 2.x)"
+        )
     # No config file: containerd runs on its built-in defaults, which the agent can extend.
     if facts.config_version not in (0, version.config_version):
         return Verdict(
@@ -60,7 +64,7 @@ def judge(facts: Facts, backend: RuntimeBackend) -> Verdict:
 
 
 def _kernel_tuple(release: str) -> tuple[int, int]:
-    parts = release.split("-")[0].split(".")
+    parts = release.split("-", maxsplit=1)[0].split(".")
     try:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
@@ -84,7 +88,11 @@ def find_binaries(backend: RuntimeBackend, host_root: Path, dirs: list[str]) -> 
     found: dict[str, str] = {}
     for name in BACKENDS[backend].binaries:
         found[name] = next(
-            (f"{d.rstrip('/')}/{name}" for d in dirs if os.access(_under(host_root, d) / name, os.X_OK)),
+            (
+                f"{d.rstrip('/')}/{name}"
+                for d in dirs
+                if os.access(_under(host_root, d) / name, os.X_OK)
+            ),
             "",
         )
     return found

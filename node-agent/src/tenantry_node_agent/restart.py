@@ -10,6 +10,7 @@
 Running containers are unaffected in every case: their shims outlive containerd.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,10 +68,9 @@ def restart_by_signal(pid_file: Path, timeout: float = 60) -> int:
         old = int(pid_file.read_text().strip())
     except (OSError, ValueError) as e:
         raise RestartError(f"cannot read containerd's pid from {pid_file}: {e}") from e
-    try:
+    # Already gone is fine: its supervisor is starting a new one.
+    with contextlib.suppress(ProcessLookupError):
         os.kill(old, signal.SIGTERM)
-    except ProcessLookupError:
-        pass  # already gone: its supervisor is starting a new one
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
