@@ -6,11 +6,11 @@ is what the agent's ``signal`` restart strategy reads.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.ociimage import busybox_image
@@ -20,11 +20,24 @@ CTR = "/usr/bin/ctr"
 CNI_BIN = "/usr/lib/cni"
 PAUSE_IMAGE = "tenantry.test/pause:1"
 BUSYBOX_IMAGE = "tenantry.test/busybox:1"
-NODE_BINARIES = (CONTAINERD, CTR, "/usr/bin/runc", "/usr/bin/runsc", "/bin/busybox", CNI_BIN)
+DEBIAN_BINARIES = (CONTAINERD, CTR, "/usr/bin/runc", "/bin/busybox", f"{CNI_BIN}/ptp")
+GVISOR_BINARIES = ("runsc", "containerd-shim-runsc-v1")
 
 
-def missing_node_binaries() -> list[str]:
-    return [path for path in NODE_BINARIES if not Path(path).exists()]
+def missing_node_binaries(gvisor_dir: Path) -> str:
+    """Why the node tier cannot run here, or ''."""
+    missing = [path for path in DEBIAN_BINARIES if not Path(path).exists()]
+    if missing:
+        return f"{', '.join(missing)} missing: run `make testbin` (hack/node/install.sh)"
+    missing = [name for name in GVISOR_BINARIES if not (gvisor_dir / name).exists()]
+    if missing:
+        return (
+            f"{', '.join(str(gvisor_dir / m) for m in missing)} missing: run `make testbin` "
+            "(hack/node/build-gvisor.sh)"
+        )
+    if os.geteuid() != 0:
+        return "the node tier runs a real containerd and needs root"
+    return ""
 
 
 def base_config(root: Path) -> str:
@@ -83,8 +96,13 @@ def pod_network(root: Path) -> str:
 
 
 class Containerd:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, path_prefix: list[Path] | None = None) -> None:
         self.root = root
+        # containerd finds shims on its PATH, and gVisor's shim finds runsc there.
+        self.env = {
+            **os.environ,
+            "PATH": os.pathsep.join([*(str(p) for p in path_prefix or []), os.environ["PATH"]]),
+        }
         self.config = root / "etc" / "config.toml"
         self.socket = root / "containerd.sock"
         self.pid_file = root / "containerd.pid"
@@ -116,6 +134,7 @@ class Containerd:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=self.env,
             )
             self.starts += 1
             self.pid_file.write_text(f"{self._proc.pid}\n")
@@ -182,10 +201,6 @@ class Containerd:
         done = self.ctr("tasks", "list", "--quiet", check=False)
         return done.stdout.split() if done.returncode == 0 else []
 
-    def on_restart(self, callback: Callable[[], None]) -> None:
-        self.wait_ready()
-        callback()
-
 
 def _kill_shims(socket: Path) -> None:
     # A shim outlives containerd by design; ours name our containerd's socket on their command
@@ -197,7 +212,7 @@ def _kill_shims(socket: Path) -> None:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"containerd-shim-runc-v2") and str(socket).encode() in argv:
+        if argv and b"containerd-shim" in argv[0] and str(socket).encode() in argv:
             subprocess.run(["kill", "-9", proc.name], check=False)
 
 
