@@ -56,6 +56,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins]
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "{PAUSE_IMAGE}"
+    # Pod network namespaces under the state dir, so the test's teardown finds every one.
+    netns_mounts_under_state_dir = true
     # Needed on this VM: containerd otherwise fails to set the sandbox's oom_score_adj.
     restrict_oom_score_adj = true
     [plugins."io.containerd.grpc.v1.cri".cni]
@@ -180,6 +182,9 @@ class Containerd:
 
     def stop(self, grace: float = 15) -> None:
         """Stop containerd, then every shim and container it left, and unmount its state."""
+        if self._proc is not None and self._proc.poll() is None:
+            # Pods through CRI first: that also runs CNI DEL, removing their host veths.
+            _remove_pods(self.socket)
         self._stopping = True
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
@@ -202,6 +207,12 @@ class Containerd:
         return done.stdout.split() if done.returncode == 0 else []
 
 
+def _remove_pods(socket: Path) -> None:
+    from tests.support.cri import remove_all_pods  # noqa: PLC0415 -- grpc only when needed
+
+    remove_all_pods(socket)
+
+
 def _kill_shims(socket: Path) -> None:
     # A shim outlives containerd by design; ours name our containerd's socket on their command
     # line, which is how they are told apart from any other containerd's shims.
@@ -212,7 +223,8 @@ def _kill_shims(socket: Path) -> None:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and b"containerd-shim" in argv[0] and str(socket).encode() in argv:
+        ours = str(socket).encode() in argv or any(str(socket.parent).encode() in a for a in argv)
+        if argv and (b"containerd-shim" in argv[0] or b"runsc" in argv[0]) and ours:
             subprocess.run(["kill", "-9", proc.name], check=False)
 
 

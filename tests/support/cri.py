@@ -101,3 +101,16 @@ def _cri_log_text(path: Path) -> str:
         return ""
     lines = path.read_text(errors="replace").splitlines()
     return "\n".join(line.split(" ", 3)[3] if line.count(" ") >= 3 else "" for line in lines)
+
+
+def remove_all_pods(socket: Path, timeout: float = 60) -> None:
+    """Stop and remove every pod sandbox of the containerd at ``socket``."""
+    with grpc.insecure_channel(f"unix://{socket}") as channel:
+        runtime = cri_grpc.RuntimeServiceStub(channel)  # type: ignore[no-untyped-call]
+        for pod in runtime.ListPodSandbox(cri.ListPodSandboxRequest(), timeout=timeout).items:
+            runtime.StopPodSandbox(
+                cri.StopPodSandboxRequest(pod_sandbox_id=pod.id), timeout=timeout
+            )
+            runtime.RemovePodSandbox(
+                cri.RemovePodSandboxRequest(pod_sandbox_id=pod.id), timeout=timeout
+            )
