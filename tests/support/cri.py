@@ -27,6 +27,15 @@ class CriClient:
     def close(self) -> None:
         self._channel.close()
 
+    def start_pod(self, name: str, handler: str = "", timeout: float = 60) -> str:
+        """A pod sandbox alone (its pause process), as a node's idle pods are."""
+        config = cri.PodSandboxConfig(
+            metadata=cri.PodSandboxMetadata(name=name, namespace="tenant", uid=name, attempt=0),
+            log_directory=str(self.logs / name),
+        )
+        request = cri.RunPodSandboxRequest(config=config, runtime_handler=handler)
+        return str(self.runtime.RunPodSandbox(request, timeout=timeout).pod_sandbox_id)
+
     def run(
         self,
         command: list[str],
