@@ -17,6 +17,7 @@ Targets: RSS <= 40 MB, CPU near zero.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,7 +116,9 @@ def main() -> int:
         started = time.monotonic()
         for i in range(args.pods):
             cri.start_pod(f"p{i}")
-        print(f"{args.pods} pod sandboxes running in containerd ({time.monotonic() - started:.1f} s)")
+        print(
+            f"{args.pods} pod sandboxes running in containerd ({time.monotonic() - started:.1f} s)"
+        )
         cri.close()
 
         config = work / "agent.json"
@@ -170,6 +173,7 @@ def main() -> int:
                 proc.wait()
         containerd.stop()
         cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
     agent_s = samples["agent"]
     base = samples["python -c"]
@@ -180,9 +184,7 @@ def main() -> int:
             f"({100 * s.cpu_seconds / args.seconds:.2f} % of one core)"
         )
     print(f"agent RSS / bare python RSS: {agent_s.rss_max_kb / base.rss_max_kb:.2f}x")
-    print(
-        f"agent RSS above bare python: {(agent_s.rss_max_kb - base.rss_max_kb) / 1024:.1f} MB"
-    )
+    print(f"agent RSS above bare python: {(agent_s.rss_max_kb - base.rss_max_kb) / 1024:.1f} MB")
     met = agent_s.rss_max_kb <= 40 * 1024
     print(f"RSS {agent_s.rss_max_kb / 1024:.1f} MB (target <= 40 MB): {'met' if met else 'missed'}")
     return 0
