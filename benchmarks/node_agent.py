@@ -28,13 +28,13 @@ from pathlib import Path
 from tenantry_api import keys
 from tenantry_api.config import IoLimits, NodeAgentConfig
 from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_syncer.kube import api_client_from
 
 from tests.support.containerd import Containerd, missing_node_binaries
 from tests.support.cri import CriClient
 from tests.support.kube import Kube, wait_for
 from tests.support.localcluster import LocalCluster
 from tests.support.testbin import TESTBIN
-from tenantry_syncer.kube import api_client_from
 
 GVISOR_DIR = TESTBIN / "node"
 HANDLER = handler_name(RuntimeBackend.GVISOR)
@@ -85,6 +85,55 @@ def bound_pod(name: str, node: str) -> dict[str, object]:
     }
 
 
+def start_agent(
+    work: Path, containerd: Containerd, cluster: LocalCluster, node: str, resync: float
+) -> subprocess.Popen[bytes]:
+    """`tenantry-node-agent run` with io limits for the tenant namespace, as a VirtualNode
+    with io_limits deploys it."""
+    config = work / "agent.json"
+    config.write_text(
+        NodeAgentConfig(
+            backend=RuntimeBackend.GVISOR,
+            handler=HANDLER,
+            containerd_config=str(containerd.config),
+            containerd_socket=str(containerd.socket),
+            restart_strategy="signal",
+            containerd_pid_file=str(containerd.pid_file),
+            io_limits=IoLimits(weight=100),
+            tenant_namespaces=[TENANT_NS],
+        ).to_json()
+    )
+    log = (work / "agent.log").open("wb")
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "tenantry-node-agent"),
+            "run",
+            f"--config={config}",
+            f"--kubeconfig={cluster.kubeconfig}",
+            f"--node-name={node}",
+            f"--binary-dir={GVISOR_DIR}",
+            f"--resync-seconds={resync}",
+        ],
+        stderr=log,
+    )
+
+
+def report(samples: dict[str, Sample], seconds: float) -> None:
+    agent_s = samples["agent"]
+    base = samples["python -c"]
+    for name, s in samples.items():
+        print(
+            f"{name:11s} RSS max {s.rss_max_kb / 1024:5.1f} MB, "
+            f"last {s.rss_last_kb / 1024:5.1f} MB;"
+            f" CPU {s.cpu_seconds:.2f} s in {seconds:g} s "
+            f"({100 * s.cpu_seconds / seconds:.2f} % of one core)"
+        )
+    print(f"agent RSS / bare python RSS: {agent_s.rss_max_kb / base.rss_max_kb:.2f}x")
+    print(f"agent RSS above bare python: {(agent_s.rss_max_kb - base.rss_max_kb) / 1024:.1f} MB")
+    met = agent_s.rss_max_kb <= 40 * 1024
+    print(f"RSS {agent_s.rss_max_kb / 1024:.1f} MB (target <= 40 MB): {'met' if met else 'missed'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=50)
@@ -121,32 +170,7 @@ def main() -> int:
         )
         cri.close()
 
-        config = work / "agent.json"
-        config.write_text(
-            NodeAgentConfig(
-                backend=RuntimeBackend.GVISOR,
-                handler=HANDLER,
-                containerd_config=str(containerd.config),
-                containerd_socket=str(containerd.socket),
-                restart_strategy="signal",
-                containerd_pid_file=str(containerd.pid_file),
-                io_limits=IoLimits(weight=100),
-                tenant_namespaces=[TENANT_NS],
-            ).to_json()
-        )
-        log = (work / "agent.log").open("wb")
-        agent = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "tenantry-node-agent"),
-                "run",
-                f"--config={config}",
-                f"--kubeconfig={cluster.kubeconfig}",
-                f"--node-name={node}",
-                f"--binary-dir={GVISOR_DIR}",
-                f"--resync-seconds={args.resync_seconds}",
-            ],
-            stderr=log,
-        )
+        agent = start_agent(work, containerd, cluster, node, args.resync_seconds)
         procs.append(agent)
         ready = keys.runtime_ready_label(HANDLER)
         wait_for(
@@ -175,18 +199,7 @@ def main() -> int:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    agent_s = samples["agent"]
-    base = samples["python -c"]
-    for name, s in samples.items():
-        print(
-            f"{name:11s} RSS max {s.rss_max_kb / 1024:5.1f} MB, last {s.rss_last_kb / 1024:5.1f} MB;"
-            f" CPU {s.cpu_seconds:.2f} s in {args.seconds:g} s "
-            f"({100 * s.cpu_seconds / args.seconds:.2f} % of one core)"
-        )
-    print(f"agent RSS / bare python RSS: {agent_s.rss_max_kb / base.rss_max_kb:.2f}x")
-    print(f"agent RSS above bare python: {(agent_s.rss_max_kb - base.rss_max_kb) / 1024:.1f} MB")
-    met = agent_s.rss_max_kb <= 40 * 1024
-    print(f"RSS {agent_s.rss_max_kb / 1024:.1f} MB (target <= 40 MB): {'met' if met else 'missed'}")
+    report(samples, args.seconds)
     return 0
 
 
