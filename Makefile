@@ -50,6 +50,7 @@ testbin:
 	bash hack/testbin/build.sh
 	bash hack/node/install.sh
 	bash hack/node/build-gvisor.sh
+	bash hack/node/build-kubelet.sh
 
 cluster-up: sync testbin
 	$(UV) run --frozen python -m tests.support.localcluster up
