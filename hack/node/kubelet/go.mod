@@ -43,7 +43,7 @@ replace (
 	k8s.io/pod-security-admission => k8s.io/pod-security-admission v0.34.10
 	// Unused by the binaries; its v0.34.10 go.mod is missing from the checksum
 	// database, so point it at an empty local stub instead.
-	k8s.io/sample-apiserver => ./stub/sample-apiserver
+	k8s.io/sample-apiserver => ../../testbin/kubernetes/stub/sample-apiserver
 )
 
 require k8s.io/kubernetes v1.34.10
