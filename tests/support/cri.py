@@ -96,7 +96,7 @@ class CriClient:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"container {command} still running after {timeout}s")
                 time.sleep(0.2)
-            return Finished(status.exit_code, _cri_log_text(self.logs / name / "main.log"))
+            return Finished(status.exit_code, cri_log_text(self.logs / name / "main.log"))
         finally:
             self.runtime.StopPodSandbox(cri.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=60)
             self.runtime.RemovePodSandbox(
@@ -104,7 +104,7 @@ class CriClient:
             )
 
 
-def _cri_log_text(path: Path) -> str:
+def cri_log_text(path: Path) -> str:
     # CRI log lines are "<time> <stream> <tag> <text>".
     if not path.exists():
         return ""
