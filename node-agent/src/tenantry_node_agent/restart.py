@@ -29,35 +29,42 @@ def restart_systemd(
     unit: str = CONTAINERD_UNIT, socket_path: str = SYSTEMD_PRIVATE_SOCKET, timeout: float = 10
 ) -> str:
     """Ask host systemd to restart ``unit``; returns the job path systemd queued."""
-    from jeepney import DBusAddress, new_method_call  # noqa: PLC0415 -- systemd hosts only
+    from jeepney import DBusAddress, MessageType, Parser, new_method_call  # noqa: PLC0415
     from jeepney.auth import BEGIN, Authenticator  # noqa: PLC0415
-    from jeepney.io.blocking import DBusConnection  # noqa: PLC0415
+    from jeepney.low_level import HeaderFields  # noqa: PLC0415
 
     manager = DBusAddress(
         "/org/freedesktop/systemd1",
         bus_name="org.freedesktop.systemd1",
         interface="org.freedesktop.systemd1.Manager",
     )
+    call = new_method_call(manager, "RestartUnit", "ss", (unit, "replace"))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect(socket_path)
         # systemd's private socket is a direct peer-to-peer D-Bus connection: authenticate,
-        # then speak, without the bus daemon's Hello.
+        # then call, with no bus daemon and so no Hello (jeepney's connections always send one).
         auth = Authenticator()
         for request in auth:
             sock.sendall(request)
             auth.feed(sock.recv(1024))
-        sock.sendall(BEGIN)
-        connection = DBusConnection(sock)
-        reply = connection.send_and_get_reply(
-            new_method_call(manager, "RestartUnit", "ss", (unit, "replace")), timeout=timeout
-        )
+        sock.sendall(BEGIN + call.serialise(serial=1))
+        parser = Parser()
+        while True:
+            reply = parser.get_next_message()
+            if reply is None:
+                data = sock.recv(4096)
+                if not data:
+                    raise OSError("systemd closed the connection")
+                parser.add_data(data)
+            elif reply.header.fields.get(HeaderFields.reply_serial) == 1:
+                break  # anything else (a signal) is not the answer
     except OSError as e:
         raise RestartError(f"systemd at {socket_path}: {e}") from e
     finally:
         sock.close()
-    if reply.header.message_type.name == "error":
+    if reply.header.message_type is MessageType.error:
         raise RestartError(f"systemd refused to restart {unit}: {reply.body}")
     return str(reply.body[0])
 
