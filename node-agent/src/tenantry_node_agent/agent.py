@@ -7,7 +7,6 @@ Each step logs one line. ``uninstall`` undoes them in reverse: the ready label f
 new pod is scheduled onto a handler about to disappear; then the files; then containerd.
 """
 
-import os
 import platform
 import signal
 import threading
@@ -279,7 +278,8 @@ class Agent:
             # Cheap drift check: hash a few small files. Anything else waits for a change.
             state = self.files.state()
             if state is None or state.applied_fingerprint != self.files.fingerprint():
-                event("resync", "drift", reason="node files changed since the last run")
+                # Not installed yet (a failed step is retried here) or the files changed.
+                event("resync", "converge", installed=state is not None)
                 self.run_once()
             elif self.config.tenant_namespaces:
                 self.io_limits()
@@ -320,6 +320,3 @@ def stop_on_sigterm() -> threading.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     return stop
-
-
-__all__ = ["Agent", "Options", "StepFailedError", "os", "stop_on_sigterm"]

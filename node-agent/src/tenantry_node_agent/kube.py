@@ -41,8 +41,15 @@ class Kube:
 
     @classmethod
     def from_kubeconfig(cls, path: Path) -> "Kube":
-        """A kubeconfig with file references (CA, client certificate and key) or a token."""
-        config = json.loads(path.read_text()) if path.suffix != ".yaml" else _no_yaml(path)
+        """A JSON kubeconfig with file references (CA, client certificate and key) or a token.
+
+        In a cluster the agent uses its ServiceAccount; kubeconfigs are for tests and local
+        runs, which write them as JSON (JSON is YAML, so kubectl reads them too). No YAML
+        parser is carried for them."""
+        try:
+            config = json.loads(path.read_text())
+        except ValueError as e:
+            raise ValueError(f"{path}: only JSON kubeconfigs are supported ({e})") from None
         current = config["current-context"]
         context = next(c["context"] for c in config["contexts"] if c["name"] == current)
         cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
@@ -101,13 +108,3 @@ class Kube:
             if e.status == 404:
                 return None
             raise
-
-
-def _no_yaml(path: Path) -> Json:
-    # The agent runs in-cluster; kubeconfigs are only used by tests and local runs, which
-    # write them as JSON (JSON is YAML, so kubectl reads them too).
-    try:
-        result: Json = json.loads(path.read_text())
-    except ValueError as e:
-        raise ValueError(f"{path}: only JSON kubeconfigs are supported") from e
-    return result
