@@ -107,15 +107,22 @@ class AgentRun:
 
 
 class Harness:
-    def __init__(self, containerd: Containerd, cluster: LocalCluster, node: str) -> None:
+    def __init__(
+        self,
+        containerd: Containerd,
+        cluster: LocalCluster,
+        node: str,
+        backend: RuntimeBackend = RuntimeBackend.GVISOR,
+    ) -> None:
         self.containerd = containerd
         self.cluster = cluster
         self.node = node
+        self.binary_dir = GVISOR_DIR if backend is RuntimeBackend.GVISOR else Path("/usr/bin")
         self.config = containerd.root / "agent.json"
         self.config.write_text(
             NodeAgentConfig(
-                backend=RuntimeBackend.GVISOR,
-                handler=HANDLER,
+                backend=backend,
+                handler=handler_name(backend),
                 containerd_config=str(containerd.config),
                 containerd_socket=str(containerd.socket),
                 restart_strategy="signal",
@@ -131,7 +138,7 @@ class Harness:
             f"--config={self.config}",
             f"--kubeconfig={self.cluster.kubeconfig}",
             f"--node-name={self.node}",
-            f"--binary-dir={GVISOR_DIR}",
+            f"--binary-dir={self.binary_dir}",
             *extra,
         ]
 
@@ -155,7 +162,8 @@ class Harness:
         finally:
             assert agent.stop() == 0, agent.log.read_text()
         if kept:
-            assert node_labels(kube, self.node).get(READY) == "ready", agent.log.read_text()
+            ready = keys.runtime_ready_label(json.loads(self.config.read_text())["handler"])
+            assert node_labels(kube, self.node).get(ready) == "ready", agent.log.read_text()
         return agent
 
     @property
@@ -356,6 +364,33 @@ def test_the_escape_is_contained(harness: Harness, kube: Kube) -> None:
 
     # The sandbox accepts the spec; the container sees only its own sandbox.
     assert_contained(sandboxed.output, sandboxed.exit_code, secret)
+
+
+def test_runc_hardened_runs_containers_from_its_restrictive_base_spec(
+    containerd: Containerd, cluster: LocalCluster, node: str, kube: Kube
+) -> None:
+    """Not a sandbox, but the handler's base_runtime_spec is really used: fewer capabilities
+    than the default runc handler's (Docker's default set)."""
+    harness = Harness(containerd, cluster, node, RuntimeBackend.RUNC_HARDENED)
+    harness.run_until_ready(kube)
+    hardened = handler_name(RuntimeBackend.RUNC_HARDENED)
+    assert hardened in probe(str(containerd.socket)).configured_runtimes
+    show = ["/bin/sh", "-c", "grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status"]
+    cri = CriClient(containerd.socket, containerd.root / "pods")
+    try:
+        default = cri.run(show, BUSYBOX_IMAGE)
+        restricted = cri.run(show, BUSYBOX_IMAGE, hardened)
+    finally:
+        cri.close()
+
+    def status(output: str) -> dict[str, str]:
+        return dict(line.split(":\t", 1) for line in output.splitlines() if ":\t" in line)
+
+    before, after = status(default.output), status(restricted.output)
+    # 9 capabilities (CHOWN .. NET_BIND_SERVICE), against Docker's default 14 under plain runc.
+    assert bin(int(after["CapBnd"], 16)).count("1") == 9, restricted.output
+    assert bin(int(before["CapBnd"], 16)).count("1") == 14, default.output
+    assert int(after["CapBnd"], 16) & ~int(before["CapBnd"], 16) == 0
 
 
 def test_a_node_that_fails_preflight_says_why_and_is_never_ready(

@@ -68,8 +68,9 @@ BACKENDS: dict[RuntimeBackend, Backend] = {
 
 # runc-hardened's base spec: containerd starts every container of the handler from this
 # instead of its built-in default. Fewer capabilities than Docker's default set (no
-# NET_RAW, MKNOD, SYS_CHROOT, SETFCAP, AUDIT_WRITE), no new privileges, and the kernel
-# interfaces masked or read-only as runc does by default.
+# NET_RAW, MKNOD, SYS_CHROOT, SETFCAP, AUDIT_WRITE), and the kernel interfaces masked or
+# read-only as runc does by default. No-new-privileges is not set here: CRI sets it on every
+# container from the pod's allowPrivilegeEscalation, over whatever the base spec says.
 _CAPABILITIES = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -89,7 +90,6 @@ def hardened_spec() -> str:
         "process": {
             "user": {"uid": 0, "gid": 0},
             "cwd": "/",
-            "noNewPrivileges": True,
             "capabilities": dict.fromkeys(("bounding", "permitted", "effective"), _CAPABILITIES),
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
         },
