@@ -25,8 +25,14 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# gVisor reads its goroutine ids at a fixed offset into the Go runtime's g struct
+# (pkg/goid, "+checkoffset runtime g.goid"), known for the Go releases it supports. Built with
+# a newer Go, the offset is wrong and the Sentry panics at random ("running on goroutine ...
+# task goroutine ... is 0"). So it is built with the Go it was released for: the go command
+# fetches that toolchain from the Go module proxy (golang.org/toolchain).
+GVISOR_GO=go1.23.12
 VERSION=$(awk '($1 == "require" && $2 == "gvisor.dev/gvisor") { print $3; exit } ($1 == "gvisor.dev/gvisor") { print $2; exit }' "$HERE/gvisor/go.mod")
-STAMP="$VERSION $(sha256sum "$HERE/gvisor/go.mod" "$HERE/gvisor/go.sum" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+STAMP="$VERSION $GVISOR_GO $(sha256sum "$HERE/gvisor/go.mod" "$HERE/gvisor/go.sum" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
 
 mkdir -p "$OUT"
 if [[ -x $OUT/runsc && -x $OUT/containerd-shim-runsc-v1 && -f $OUT/.gvisor-stamp && $(<"$OUT/.gvisor-stamp") == "$STAMP" ]]; then
@@ -34,7 +40,7 @@ if [[ -x $OUT/runsc && -x $OUT/containerd-shim-runsc-v1 && -f $OUT/.gvisor-stamp
   exit 0
 fi
 start=$SECONDS
-src=$(cd "$HERE/gvisor" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly "$GO" list -m -f '{{.Dir}}' gvisor.dev/gvisor)
+src=$(cd "$HERE/gvisor" && GOTOOLCHAIN=$GVISOR_GO GOFLAGS=-mod=readonly "$GO" list -m -f '{{.Dir}}' gvisor.dev/gvisor)
 # The shim is built from a copy of the module with the one line changed (Go refuses overlays
 # of files in the module cache); a temporary go.mod points gvisor.dev/gvisor at the copy.
 patched="$OUT/.gvisor-src"
@@ -52,7 +58,7 @@ printf '\nreplace gvisor.dev/gvisor => %s\n' "$patched" >>"$OUT/.shim.go.mod"
 for target in runsc:gvisor.dev/gvisor/runsc:go.mod containerd-shim-runsc-v1:gvisor.dev/gvisor/shim:$OUT/.shim.go.mod; do
   IFS=: read -r name pkg modfile <<<"$target"
   log="$OUT/.$name.log"
-  if ! (cd "$HERE/gvisor" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+  if ! (cd "$HERE/gvisor" && GOTOOLCHAIN=$GVISOR_GO GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
     nice -n 10 "$GO" build -modfile "$modfile" -p 1 -trimpath -ldflags "-s -w" -o "$OUT/.$name.tmp" "$pkg") >"$log" 2>&1; then
     echo "build-gvisor.sh: FAILED: cd $HERE/gvisor && go build -o $OUT/$name $pkg" >&2
     tail -n 30 "$log" | sed 's/^/  | /' >&2

@@ -1,6 +1,6 @@
 module tenantry.dev/hack/node/gvisor
 
-go 1.24
+go 1.23.1
 
 require gvisor.dev/gvisor v0.0.0-20250205023644-9414b50a5633
 
