@@ -78,9 +78,7 @@ class FromVirtual(_Strict):
     """PodDisruptionBudgets, selector translated to the labels of the host pods."""
     priority_classes: bool = False
     """PriorityClasses, as cluster-scoped host twins with capped values."""
-    max_priority: int = Field(
-        default=MAX_USER_PRIORITY, ge=MIN_PRIORITY, le=MAX_USER_PRIORITY
-    )
+    max_priority: int = Field(default=MAX_USER_PRIORITY, ge=MIN_PRIORITY, le=MAX_USER_PRIORITY)
     """Highest value a PriorityClass twin gets on the host."""
 
 

@@ -13,9 +13,9 @@ from pydantic import with_config
 from tenantry_api import naming
 from tenantry_api.config import (
     CONFIG_KEY,
-    FromHost,
     MAX_USER_PRIORITY,
     MIN_PRIORITY,
+    FromHost,
     FromVirtual,
     PodSecurityLevel,
     SyncerConfig,

@@ -44,10 +44,10 @@ def _rules(
 ) -> list[Manifest]:
     host = []
     for rule in rules:
-        rule = copy.deepcopy(rule)
+        translated = copy.deepcopy(rule)
         if rule.get(peers):  # absent or empty: every source or destination, kept as written
-            rule[peers] = [_peer(p, namespace, vcluster, namespaces) for p in rule[peers]]
-        host.append(rule)
+            translated[peers] = [_peer(p, namespace, vcluster, namespaces) for p in rule[peers]]
+        host.append(translated)
     return host
 
 

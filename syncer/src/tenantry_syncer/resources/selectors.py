@@ -44,7 +44,9 @@ def translate(selector: Selector | None) -> Manifest:
     return host
 
 
-def host_pods(selector: Selector | None, vcluster: str, namespaces: Iterable[str] | None) -> Manifest:
+def host_pods(
+    selector: Selector | None, vcluster: str, namespaces: Iterable[str] | None
+) -> Manifest:
     """The host selector of the pods ``selector`` picks among the virtual pods of
     ``namespaces`` (None: of every virtual namespace). No namespace at all matches nothing."""
     host = translate(selector)

@@ -31,7 +31,7 @@ def to_virtual(host: Manifest) -> Manifest:
     annotations = {
         k: v
         for k, v in (meta.get("annotations") or {}).items()
-        if k == DEFAULT_CLASS or k == "description"
+        if k in (DEFAULT_CLASS, "description")
     }
     body: Manifest = {
         "apiVersion": API_VERSION,

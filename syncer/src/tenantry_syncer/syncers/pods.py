@@ -105,6 +105,8 @@ class PodSyncer(KindSyncer):
                 if s["metadata"]["namespace"] == namespace
             ],
             isolation=self.s.config.isolation,
+            service_accounts=self.s.config.from_virtual.service_accounts,
+            priority_classes=self.s.config.from_virtual.priority_classes,
         )
 
     def api_ip(self) -> str:
