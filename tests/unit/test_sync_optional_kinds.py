@@ -296,7 +296,7 @@ def test_pdb_selector_is_translated() -> None:
 
 
 def test_ingress_backends_and_tls_secrets_get_host_names() -> None:
-    virtual = {
+    virtual: dict[str, Any] = {
         "apiVersion": ingresses.API_VERSION,
         "kind": "Ingress",
         "metadata": meta("web", annotations={"nginx.ingress.kubernetes.io/rewrite-target": "/"}),
