@@ -456,3 +456,93 @@ def test_load_balancer_status_flows_back(setup: Setup) -> None:
         what="virtual Service shows the host load balancer",
     )
     assert [i["ip"] for i in shown] == ["203.0.113.7"]
+
+
+def test_the_optional_kinds_are_not_synced_when_their_switches_are_off(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    config = setup.config
+    assert not config.from_virtual.ingresses
+    assert not config.from_host.storage_classes
+    tenant.create(namespace("quiet"))
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "quiet-tls", "namespace": "quiet"},
+            "stringData": {"tls.crt": "c", "tls.key": "k"},
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "quiet", "namespace": "quiet"},
+            "spec": {
+                "tls": [{"secretName": "quiet-tls"}],
+                "defaultBackend": {"service": {"name": "quiet", "port": {"number": 80}}},
+            },
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "q", "namespace": "quiet"},
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "quiet", "namespace": "quiet"},
+            "spec": {"podSelector": {}},
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "quiet", "namespace": "quiet"},
+            "spec": {"minAvailable": 1, "selector": {}},
+        }
+    )
+    tenant.create(
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": "quiet"},
+            "value": 10,
+        }
+    )
+    # A kind that is always synced, created last: once it is on the host, the others had time.
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "quiet", "namespace": "quiet"},
+            "spec": {"ports": [{"port": 80}], "selector": {"app": "quiet"}},
+        }
+    )
+    wait_for(
+        lambda: host.get_or_none("v1", "Service", host_name("quiet", "quiet", VC), HOST_NS),
+        what="the sentinel Service on the host",
+    )
+    time.sleep(3)
+    for api_version, kind in (
+        ("networking.k8s.io/v1", "Ingress"),
+        ("v1", "ServiceAccount"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("policy/v1", "PodDisruptionBudget"),
+    ):
+        assert host.list(api_version, kind, HOST_NS, label_selector=SELECTOR) == [], kind
+    assert host.list("scheduling.k8s.io/v1", "PriorityClass", label_selector=SELECTOR) == []
+    assert host.get_or_none("v1", "Secret", host_name("quiet-tls", "quiet", VC), HOST_NS) is None
+    managed = f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE}"
+    assert tenant.list("storage.k8s.io/v1", "StorageClass", label_selector=managed) == []
+    # The host pods keep no service account or priority class of the tenant's.
+    for pod in host_pods(host):
+        assert (
+            "serviceAccountName" not in pod["spec"]
+            or pod["spec"]["serviceAccountName"] == "default"
+        )
+        assert not (pod["spec"].get("priorityClassName") or "").startswith("tenantry-")
