@@ -475,3 +475,16 @@ def test_host_storage_classes_are_copied_read_only_and_marked() -> None:
     assert not storageclasses.needs_recreate(virtual, storageclasses.to_virtual(host))
     changed = storageclasses.to_virtual({**host, "parameters": {"type": "io2"}})
     assert storageclasses.needs_recreate(virtual, changed)
+
+
+def test_a_priority_class_twin_is_made_again_when_an_immutable_field_changes() -> None:
+    host = priorityclasses.to_host(priority_class(10), VC, HOST_NS, 5000)
+    host["preemptionPolicy"] = "PreemptLowerPriority"  # the host's default
+    assert not priorityclasses.needs_recreate(
+        host, priorityclasses.to_host(priority_class(10), VC, HOST_NS, 5000)
+    )
+    assert priorityclasses.needs_recreate(
+        host, priorityclasses.to_host(priority_class(10), VC, HOST_NS, 5)
+    )
+    never = priorityclasses.to_host(priority_class(10, preemptionPolicy="Never"), VC, HOST_NS, 50)
+    assert priorityclasses.needs_recreate(host, never)

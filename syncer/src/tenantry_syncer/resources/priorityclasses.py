@@ -45,3 +45,12 @@ def to_host(virtual: Manifest, vcluster: str, host_namespace: str, max_value: in
         if key in virtual:
             host[key] = virtual[key]
     return host
+
+
+def needs_recreate(host: Manifest, desired: Manifest) -> bool:
+    """A field the API server will not update differs (the host defaults the preemption
+    policy, so it only counts when the virtual class sets one)."""
+    return host.get("value") != desired.get("value") or (
+        "preemptionPolicy" in desired
+        and host.get("preemptionPolicy") != desired["preemptionPolicy"]
+    )
