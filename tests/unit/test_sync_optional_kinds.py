@@ -488,3 +488,23 @@ def test_a_priority_class_twin_is_made_again_when_an_immutable_field_changes() -
     )
     never = priorityclasses.to_host(priority_class(10, preemptionPolicy="Never"), VC, HOST_NS, 50)
     assert priorityclasses.needs_recreate(host, never)
+
+
+def test_a_storage_class_copy_the_tenant_edited_is_put_back_whole() -> None:
+    host = {
+        "apiVersion": storageclasses.API_VERSION,
+        "kind": "StorageClass",
+        "metadata": {"name": "fast"},
+        "provisioner": "p",
+        "reclaimPolicy": "Delete",
+    }
+    desired = storageclasses.to_virtual(host)
+    current = {**desired, "metadata": {**desired["metadata"], "resourceVersion": "3"}}
+    assert not storageclasses.differs(current, desired)
+    edited = {**current, "allowVolumeExpansion": True}
+    assert storageclasses.differs(edited, desired)
+    body = storageclasses.replacement(edited, desired)
+    assert "allowVolumeExpansion" not in body
+    assert body["metadata"]["resourceVersion"] == "3"
+    unmarked = {**current, "metadata": {"name": "fast", "labels": {}}}
+    assert storageclasses.differs(unmarked, desired)

@@ -49,3 +49,20 @@ def to_virtual(host: Manifest) -> Manifest:
 def needs_recreate(current: Manifest, desired: Manifest) -> bool:
     """Fields the API server will not update changed: the copy is made again."""
     return any(current.get(k) != desired.get(k) for k in IMMUTABLE)
+
+
+def differs(current: Manifest, desired: Manifest) -> bool:
+    """The copy no longer says what the host class says: a field changed, was added by the
+    tenant, or a label or annotation of ours is missing."""
+    meta, wanted = current["metadata"], desired["metadata"]
+    return any(current.get(k) != desired.get(k) for k in _FIELDS) or not all(
+        (meta.get(part) or {}).items() >= (wanted.get(part) or {}).items()
+        for part in ("labels", "annotations")
+    )
+
+
+def replacement(current: Manifest, desired: Manifest) -> Manifest:
+    """The replace body: ``desired`` under the copy's identity, without fields it dropped."""
+    kept = {k: v for k, v in current.items() if k not in _FIELDS and k != "metadata"}
+    meta = {**current["metadata"], **{k: desired["metadata"][k] for k in ("labels", "annotations")}}
+    return {**kept, **desired, "metadata": meta}

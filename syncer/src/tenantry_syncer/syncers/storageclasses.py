@@ -2,7 +2,7 @@
 one the tenant edited is put back, and a class the tenant made itself is left alone."""
 
 from tenantry_syncer.resources import storageclasses
-from tenantry_syncer.syncers.base import Shared, covers, ignoring, merged, stamped
+from tenantry_syncer.syncers.base import Shared, ignoring, stamped
 
 QUEUE_KIND = "HostStorageClass"
 KIND = storageclasses.KIND
@@ -29,8 +29,8 @@ class StorageClassSyncer:
         elif storageclasses.needs_recreate(virtual, desired):
             ignoring(404, lambda: resource.delete(name=name))
             ignoring(409, lambda: resource.create(body=desired))
-        elif not covers(virtual, desired):
-            resource.replace(body=merged(virtual, desired))
+        elif storageclasses.differs(virtual, desired):
+            resource.replace(body=storageclasses.replacement(virtual, desired))
 
     def resync(self) -> None:
         names = {sc["metadata"]["name"] for sc in self.s.host.informers[KIND].items()}
