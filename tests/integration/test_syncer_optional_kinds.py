@@ -5,7 +5,6 @@ capped) and host StorageClasses. tests/integration/test_syncer.py runs with them
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tenantry_api import keys
@@ -262,8 +261,15 @@ def test_a_network_policy_selects_the_host_pods_of_its_virtual_namespaces(setup:
     tenant.create(labelled_namespace("other", team="b"))
     tenant.create(_network_policy())
     hname = hn("web", "web")
-    policy = host_twin(host, NETWORKING, "NetworkPolicy", hname, "NetworkPolicy")
-    spec = policy["spec"]
+
+    def team_namespaces() -> list[str]:
+        found = host.get_or_none(NETWORKING, "NetworkPolicy", hname, HOST_NS)
+        peer = found["spec"]["ingress"][0]["from"][0]["podSelector"] if found else {}
+        return [v for e in peer.get("matchExpressions", []) for v in e.get("values", [])]
+
+    # The namespaces may reach the syncer just after the policy: it is translated again then.
+    wait_for(lambda: team_namespaces() == ["db", "web"], what="host NetworkPolicy")
+    spec = host.get(NETWORKING, "NetworkPolicy", hname, HOST_NS)["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app": "web", **OURS, NAMESPACE_LABEL: "web"}}
     team, front, block = spec["ingress"][0]["from"]
     assert team == {
@@ -291,12 +297,10 @@ def test_a_network_policy_selects_the_host_pods_of_its_virtual_namespaces(setup:
     # A namespace joining the team joins the rule.
     tenant.patch("v1", "Namespace", "other", None, {"metadata": {"labels": {"team": "a"}}})
 
-    def widened() -> bool:
-        current = host.get(NETWORKING, "NetworkPolicy", hname, HOST_NS)["spec"]
-        peer: dict[str, Any] = current["ingress"][0]["from"][0]["podSelector"]
-        return bool(peer["matchExpressions"][0]["values"] == ["db", "other", "web"])
-
-    wait_for(widened, what="host NetworkPolicy follows the namespace labels")
+    wait_for(
+        lambda: team_namespaces() == ["db", "other", "web"],
+        what="host NetworkPolicy follows the namespace labels",
+    )
 
 
 def test_a_pod_disruption_budget_selects_the_host_pods(setup: Setup) -> None:
