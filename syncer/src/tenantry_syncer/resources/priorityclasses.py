@@ -38,8 +38,9 @@ def to_host(virtual: Manifest, vcluster: str, host_namespace: str, max_value: in
             },
             "annotations": {**(meta.get("annotations") or {}), **host_annotations(ref)},
         },
+        # Never the host's global default: the field is left out (false), as the API server
+        # leaves it out of what it returns, so the compare sees no drift.
         "value": min(int(virtual.get("value", 0)), max_value),
-        "globalDefault": False,
     }
     for key in ("description", "preemptionPolicy"):
         if key in virtual:
