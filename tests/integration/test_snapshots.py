@@ -147,25 +147,21 @@ def populate(tenant: Kube) -> None:
             "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "shop"}],
         }
     )
-    wait_for(
-        lambda: any(r["metadata"]["name"] == "widgets" for r in _served(tenant)),
-        what="the Widget CRD served",
-    )
-    tenant.create(
-        {
-            "apiVersion": "example.com/v1",
-            "kind": "Widget",
-            "metadata": {"name": "gear", "namespace": "shop"},
-            "spec": {"teeth": 12, "finish": "matte"},
-        }
-    )
+    gear = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "gear", "namespace": "shop"},
+        "spec": {"teeth": 12, "finish": "matte"},
+    }
+    wait_for(lambda: _try_create(tenant, gear), what="a Widget created once its CRD is served")
 
 
-def _served(tenant: Kube) -> list[Manifest]:
+def _try_create(tenant: Kube, obj: Manifest) -> bool:
     try:
-        return tenant.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-    except Exception:
-        return []
+        tenant.create(obj)
+    except Exception:  # not served yet: discovery has not caught up
+        return False
+    return True
 
 
 def dump(tenant: Kube) -> dict[tuple[str, str, str], Manifest]:
