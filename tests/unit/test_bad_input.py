@@ -140,6 +140,37 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     ),
     (
         VirtualCluster,
+        {"store": {"type": "etcd"}, "snapshots": {"bucket": "backups"}},
+        "snapshots",
+        "needs store.type sqlite",
+    ),
+    (VirtualCluster, {"snapshots": {"bucket": "Backups_1"}}, "snapshots.bucket", "not an S3"),
+    (
+        VirtualCluster,
+        {"snapshots": {"bucket": "backups", "schedule": "every day"}},
+        "snapshots.schedule",
+        "not a cron schedule",
+    ),
+    (
+        VirtualCluster,
+        {"snapshots": {"bucket": "backups", "retention": 0}},
+        "snapshots.retention",
+        "at least one",
+    ),
+    (
+        VirtualCluster,
+        {"snapshots": {"bucket": "backups", "endpoint_url": "minio:9000"}},
+        "snapshots.endpoint_url",
+        "http(s)://",
+    ),
+    (
+        VirtualCluster,
+        {"restore_from": {"uri": "https://backups/x"}},
+        "restore_from.uri",
+        "not s3://",
+    ),
+    (
+        VirtualCluster,
         {"isolation": {"node_selector": {}}},
         "isolation.runtime_class_name",
         "Field required",
