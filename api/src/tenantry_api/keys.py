@@ -35,6 +35,8 @@ that pod."""
 APPLIED_HASH: Final = f"{PREFIX}/applied-hash"
 """Annotation: hash of what the syncer last wrote, so a field the tenant removed is removed on
 the host too, while fields the host API server defaults never look like drift."""
+WAKE: Final = f"{PREFIX}/wake"
+"""Annotation on a sleeping VirtualCluster's StatefulSet: wake it up (the sleeper removes it)."""
 REWRITTEN_LABEL_PREFIX: Final = f"vcluster.{PREFIX}"
 """Labels whose keys would clash on the host are moved under this prefix by the syncer."""
 

@@ -4,6 +4,8 @@
 - `run`: the syncer container; leader-elected sync with /healthz, /readyz and /metrics.
 - `snapshot`: the snapshot CronJob; the store and the PKI to S3, then retention (snapshot.py).
 - `restore <uri>`: the restore init container; seeds the store and the PKI from a snapshot.
+- `sleep`: the sleeper Deployment; passes the tenant's API traffic through, puts the control
+  plane to sleep after inactivity and wakes it on a request or an annotation (sleeper.py).
 - `check-config`: validate a SyncerConfig document.
 """
 
@@ -17,12 +19,13 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from kubernetes.dynamic import DynamicClient
 from tenantry_api.cli import check_config, load_document
 from tenantry_api.config import SyncerConfig
 
-from tenantry_syncer import init, pki, snapshot
+from tenantry_syncer import init, pki, sleeper, snapshot
 from tenantry_syncer.controller.leader import LeaderElector
 from tenantry_syncer.controller.metrics import HealthServer
 from tenantry_syncer.kube import api_client_from, host_api
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--region", default="")
         cmd.add_argument("--endpoint-url", default="", help="for S3-compatible stores")
         cmd.add_argument("--kubeconfig", type=Path, default=init_cmd.get_default("kubeconfig"))
+    _sleep_parser(commands, init_cmd.get_default("kubeconfig"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command == "run":
         return run(config, args.pki_dir, args.kubeconfig, args.port, args.workers)
+    if args.command == "sleep":
+        return sleep(args, config)
     if args.command in ("snapshot", "restore"):
         return snapshot_command(args, config)
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
@@ -133,6 +139,51 @@ def snapshot_command(args: argparse.Namespace, config: SyncerConfig) -> int:
             f"{PROG} restore: {restored.location.uri}: "
             f"{snapshot.manifest_summary(restored.manifest)}"
         )
+    return 0
+
+
+def _sleep_parser(commands: Any, kubeconfig: Path | None) -> None:
+    cmd = commands.add_parser("sleep", help="sleep after inactivity, wake on a request")
+    cmd.add_argument("--config", type=Path, required=True)
+    cmd.add_argument("--kubeconfig", type=Path, default=kubeconfig)
+    cmd.add_argument("--upstream", required=True, help="host:port of the API server")
+    cmd.add_argument("--listen-port", type=int, default=6443)
+    cmd.add_argument("--health-port", type=int, default=8080)
+    cmd.add_argument("--idle-seconds", type=float, required=True)
+    cmd.add_argument("--awake-hours", default="", help="HH:MM-HH:MM: never asleep then")
+    cmd.add_argument("--awake-days", default="", help="Mon,Tue,...: days of awake-hours")
+    cmd.add_argument("--time-zone", default="UTC")
+
+
+def sleep(args: argparse.Namespace, config: SyncerConfig) -> int:
+    host_name, _, port = args.upstream.rpartition(":")
+    try:
+        hours = (
+            sleeper.AwakeHours.parse(args.awake_hours, args.awake_days, args.time_zone)
+            if args.awake_hours
+            else None
+        )
+    except (ValueError, KeyError) as e:
+        print(f"{PROG} sleep: {e}", file=sys.stderr)
+        return 1
+    control = sleeper.Sleeper(
+        config,
+        host_api(args.kubeconfig),
+        (host_name, int(port)),
+        args.idle_seconds,
+        awake_hours=hours,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    listener = sleeper.listen(args.listen_port)
+    health = HealthServer(args.health_port, ready=lambda: True).start()
+    threading.Thread(target=control.serve, args=(listener, stop), daemon=True).start()
+    try:
+        control.run(stop)
+    finally:
+        listener.close()
+        health.stop()
     return 0
 
 
