@@ -236,6 +236,50 @@ def snapshot_container(cp: ControlPlane, snapshots: Snapshots) -> dict[str, Any]
     }
 
 
+SLEEPER_PORT = 6443
+"""Where the sleeper takes the tenant's connections; the VirtualCluster's Service targets it."""
+
+
+@dataclass(frozen=True)
+class Sleep:
+    idle_seconds: int
+    awake_hours: str = ""
+    awake_days: tuple[str, ...] = ()
+    time_zone: str = ""
+
+
+def sleeper_container(cp: ControlPlane, sleep: Sleep, upstream: str) -> dict[str, Any]:
+    """The always-on sleeper: a pass-through proxy in front of ``upstream`` (the control-plane
+    pod's API port) that scales it to zero after inactivity and back on a request."""
+    flags = [
+        *CONFIG_ARG,
+        f"--upstream={upstream}",
+        f"--listen-port={SLEEPER_PORT}",
+        f"--health-port={SYNCER_PORT}",
+        f"--idle-seconds={sleep.idle_seconds}",
+    ]
+    if sleep.awake_hours:
+        flags.append(f"--awake-hours={sleep.awake_hours}")
+    if sleep.awake_days:
+        flags.append(f"--awake-days={','.join(sleep.awake_days)}")
+    if sleep.time_zone:
+        flags.append(f"--time-zone={sleep.time_zone}")
+    return {
+        "name": "sleeper",
+        "image": cp.syncer_image,
+        "command": ["tenantry-syncer", "sleep"],
+        "args": flags,
+        "ports": [
+            {"name": "https", "containerPort": SLEEPER_PORT},
+            {"name": "metrics", "containerPort": SYNCER_PORT},
+        ],
+        "readinessProbe": _probe("/readyz", 5, 3, port=SYNCER_PORT, scheme="HTTP"),
+        "livenessProbe": _probe("/healthz", 10, 6, port=SYNCER_PORT, scheme="HTTP"),
+        "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
+        "securityContext": RESTRICTED,
+    }
+
+
 def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(init containers, containers) of the control-plane pod."""
     pki = {"name": "pki", "mountPath": PKI_DIR}

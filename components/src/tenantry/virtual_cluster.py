@@ -3,6 +3,7 @@ that runs the tenant's workloads on the host."""
 
 import base64
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +30,7 @@ from typing_extensions import TypedDict
 from tenantry import _k8s, _meta, control_plane, tenant_policy, validation
 from tenantry._k8s import Child
 from tenantry.common import Isolation
+from tenantry.control_plane import Sleep as SleepTarget
 from tenantry.control_plane import Snapshots as SnapshotTarget
 from tenantry.tenant_policy import TenantPolicy, TenantPolicyArgs
 from tenantry.validation import STRICT, FieldError
@@ -179,6 +181,24 @@ class RestoreFrom(TypedDict):
 
 
 @with_config(STRICT)
+class Sleep(TypedDict):
+    """Scale the control plane to zero and remove the synced pods from the host after a time
+    without API requests from the tenant; a request through the endpoint, or the
+    `tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+    always-on sleeper Deployment takes the tenant's connections to do this."""
+
+    after_minutes: NotRequired[int]
+    """Minutes without a tenant request before it sleeps. Default 30."""
+    awake_hours: NotRequired[str]
+    """HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+    day). Default: none, sleep whenever idle."""
+    awake_days: NotRequired[list[str]]
+    """Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day."""
+    time_zone: NotRequired[str]
+    """IANA time zone of awake_hours. Default UTC."""
+
+
+@with_config(STRICT)
 class VirtualClusterArgs(TypedDict):
     """Arguments of VirtualCluster."""
 
@@ -204,6 +224,7 @@ class VirtualClusterArgs(TypedDict):
     images: NotRequired[Images]
     snapshots: NotRequired[Snapshots]
     restore_from: NotRequired[RestoreFrom]
+    sleep: NotRequired[Sleep]
     read_kubeconfig: NotRequired[bool]
     """Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
@@ -228,6 +249,7 @@ class VirtualClusterSpec:
     snapshots: SnapshotTarget | None = None
     snapshot_schedule: str = ""
     snapshot_sa_annotations: dict[str, str] | None = None
+    sleep: SleepTarget | None = None
 
     @property
     def endpoint(self) -> str:
@@ -355,7 +377,36 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         snapshots=snapshots,
         snapshot_schedule=schedule,
         snapshot_sa_annotations=sa_annotations,
+        sleep=_sleep(args.get("sleep")),
     )
+
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _sleep(args: Sleep | None) -> control_plane.Sleep | None:
+    if args is None:
+        return None
+    minutes = args.get("after_minutes", 30)
+    if minutes < 1:
+        raise FieldError("sleep.after_minutes", f"{minutes} must be at least 1")
+    hours = args.get("awake_hours", "")
+    if hours and (not _HOURS.fullmatch(hours) or hours[:5] == hours[6:]):
+        raise FieldError("sleep.awake_hours", f"{hours!r} is not a range HH:MM-HH:MM")
+    days = tuple(args.get("awake_days", []))
+    for i, day in enumerate(days):
+        if day not in DAYS:
+            raise FieldError(f"sleep.awake_days[{i}]", f"{day!r} is not one of {', '.join(DAYS)}")
+    if days and not hours:
+        raise FieldError("sleep.awake_days", "needs awake_hours")
+    zone = args.get("time_zone", "")
+    if zone:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise FieldError("sleep.time_zone", f"{zone!r} is not an IANA time zone") from e
+    return control_plane.Sleep(minutes * 60, hours, days, zone)
 
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -608,6 +659,8 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
     )
     if spec.snapshots is not None:
         children += _snapshot_children(spec, meta, config_name)
+    if spec.sleep is not None:
+        children += _sleeper_children(spec, meta, config_name)
     children.append(
         Child(
             "statefulset",
@@ -736,12 +789,102 @@ def _snapshot_children(spec: VirtualClusterSpec, meta: Any, config_name: str) ->
     ]
 
 
+def sleeper_labels(spec: VirtualClusterSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "tenantry-sleeper", "app.kubernetes.io/instance": spec.name}
+
+
+def _sleeper_children(spec: VirtualClusterSpec, meta: Any, config_name: str) -> list[Child]:
+    assert spec.sleep is not None
+    name = f"vc-{spec.name}-sleeper"
+    upstream = (
+        f"{naming.headless_service_name(spec.name)}.{spec.namespace}.svc:{control_plane.API_PORT}"
+    )
+    container = control_plane.sleeper_container(spec.control_plane, spec.sleep, upstream)
+    return [
+        Child("sleeper-sa", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name)}),
+        Child(
+            "sleeper-role",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta(name),
+                "rules": [
+                    {
+                        "apiGroups": ["apps"],
+                        "resources": ["statefulsets"],
+                        "resourceNames": [spec.name],
+                        "verbs": ["get", "patch"],
+                    },
+                    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "delete"]},
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+                    {
+                        "apiGroups": [""],
+                        "resources": ["configmaps"],
+                        "resourceNames": [f"vc-{spec.name}-sleep"],
+                        "verbs": ["get", "update"],
+                    },
+                ],
+            },
+        ),
+        Child(
+            "sleeper-rolebinding",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta(name),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}],
+            },
+            depends_on=("sleeper-sa", "sleeper-role"),
+        ),
+        Child(
+            "sleeper-netpol",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": meta(name),
+                "spec": {
+                    "podSelector": {"matchLabels": sleeper_labels(spec)},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {"ports": [{"protocol": "TCP", "port": control_plane.SLEEPER_PORT}]}
+                    ],
+                    "egress": [{}],
+                },
+            },
+        ),
+        Child(
+            "sleeper",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": meta(name),
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": sleeper_labels(spec)},
+                    "template": {
+                        "metadata": {"labels": sleeper_labels(spec)},
+                        "spec": {
+                            "serviceAccountName": name,
+                            "securityContext": POD_SECURITY,
+                            "containers": [container],
+                            "volumes": [{"name": "config", "configMap": {"name": config_name}}],
+                        },
+                    },
+                },
+            },
+            depends_on=("sleeper-rolebinding", "config"),
+        ),
+    ]
+
+
 def _services(spec: VirtualClusterSpec, meta: Any) -> list[Child]:
-    selector = app_labels(spec)
+    # With sleep, tenants reach the API server through the always-on sleeper.
+    selector = app_labels(spec) if spec.sleep is None else sleeper_labels(spec)
     port: dict[str, Any] = {
         "name": "https",
         "port": 443,
-        "targetPort": control_plane.API_PORT,
+        "targetPort": control_plane.API_PORT if spec.sleep is None else control_plane.SLEEPER_PORT,
         "protocol": "TCP",
     }
     service_type = "ClusterIP"
@@ -770,7 +913,7 @@ def _services(spec: VirtualClusterSpec, meta: Any) -> list[Child]:
                 "metadata": meta(naming.headless_service_name(spec.name)),
                 "spec": {
                     "clusterIP": "None",
-                    "selector": selector,
+                    "selector": app_labels(spec),
                     "publishNotReadyAddresses": True,
                     "ports": [{"name": "https", "port": 443, "targetPort": control_plane.API_PORT}],
                 },
@@ -836,7 +979,9 @@ def statefulset_spec(
         claim["spec"]["storageClassName"] = spec.storage_class
     return {
         "serviceName": naming.headless_service_name(spec.name),
-        "replicas": 1,
+        # With sleep, the sleeper owns the replica count (0 asleep, 1 awake); a create
+        # without it starts one.
+        **({"replicas": 1} if spec.sleep is None else {}),
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": app_labels(spec)},
         "template": {
