@@ -29,7 +29,8 @@ class Rendered:
     containers: dict[str, dict[str, Any]]
     config_json: str
     jobs: dict[str, dict[str, Any]]
-    """Containers of the CronJobs the component renders (the snapshot's), by name."""
+    """Containers of the other workloads the component renders, by name: the snapshot
+    CronJob's, the sleeper Deployment's."""
 
 
 def render(
@@ -48,6 +49,11 @@ def render(
         for job in d.of_type("kubernetes:batch/v1:CronJob")
         for c in job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     }
+    jobs.update(
+        (c["name"], c)
+        for deployment in d.of_type("kubernetes:apps/v1:Deployment")
+        for c in deployment.inputs["spec"]["template"]["spec"]["containers"]
+    )
     return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config, jobs)
 
 
