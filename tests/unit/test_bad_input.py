@@ -169,6 +169,31 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
         "restore_from.uri",
         "not s3://",
     ),
+    (VirtualCluster, {"sleep": {"after_minutes": 0}}, "sleep.after_minutes", "at least 1"),
+    (
+        VirtualCluster,
+        {"sleep": {"awake_hours": "8-18"}},
+        "sleep.awake_hours",
+        "not a range HH:MM-HH:MM",
+    ),
+    (
+        VirtualCluster,
+        {"sleep": {"awake_hours": "08:00-18:00", "awake_days": ["Monday"]}},
+        "sleep.awake_days[0]",
+        "not one of Mon",
+    ),
+    (
+        VirtualCluster,
+        {"sleep": {"awake_days": ["Mon"]}},
+        "sleep.awake_days",
+        "needs awake_hours",
+    ),
+    (
+        VirtualCluster,
+        {"sleep": {"awake_hours": "08:00-18:00", "time_zone": "Mars/Olympus"}},
+        "sleep.time_zone",
+        "not an IANA time zone",
+    ),
     (
         VirtualCluster,
         {"isolation": {"node_selector": {}}},
