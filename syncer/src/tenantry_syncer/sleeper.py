@@ -153,9 +153,12 @@ class Sleeper:
     # --- the control loop ---
 
     def run(self, stop: threading.Event, tick: float = 1.0) -> None:
-        self._resume()
+        resumed = False
         while not stop.is_set():
             try:
+                if not resumed:  # the StatefulSet may not exist yet on a first deploy
+                    self._resume()
+                    resumed = True
                 self.step()
             except Exception as e:  # the host API may blink; try again next tick
                 log.warning("sleep control step failed: %s", e)
