@@ -58,6 +58,14 @@ class Kubelet:
                     self.plane.restore_conf_ports()
                     self.plane.init()
                     self.plane.start()
+                    # The syncer container would restart until the API serves discovery.
+                    root = self.plane.local.root
+                    tls = (
+                        root / "certificate-authority",
+                        root / "client-certificate",
+                        root / "client-key",
+                    )
+                    wait_http(f"{self.plane.local.server}/readyz", 120, tls)
                     self.plane.start("syncer")
                     self.running = True
             except BaseException as e:
@@ -66,7 +74,8 @@ class Kubelet:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
 
 @dataclass
@@ -131,8 +140,8 @@ def setup(
     try:
         plane.init()
         plane.start()
-        plane.start("syncer")
         tenant = connect(plane.local, tenant_kubeconfig(kube, plane.local, root, VC, NS))
+        plane.start("syncer")
         wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
         kubelet.start()
         proxy_port, health_port = free_port(), free_port()
