@@ -41,6 +41,7 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
+from typing_extensions import override
 
 HOST_VERSION = "0.1.0"
 
@@ -85,6 +86,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         self.engine_address = engine_address
         self.exec_script = exec_script
 
+    @override
     def Handshake(
         self, request: language_pb2.LanguageHandshakeRequest, context: grpc.ServicerContext
     ) -> language_pb2.LanguageHandshakeResponse:
@@ -92,27 +94,32 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             self.engine_address = request.engine_address
         return language_pb2.LanguageHandshakeResponse()
 
+    @override
     def GetPluginInfo(
         self, request: empty_pb2.Empty, context: grpc.ServicerContext
     ) -> plugin_pb2.PluginInfo:
         return plugin_pb2.PluginInfo(version=HOST_VERSION)
 
+    @override
     def GetRequiredPlugins(
         self, request: language_pb2.GetRequiredPluginsRequest, context: grpc.ServicerContext
     ) -> language_pb2.GetRequiredPluginsResponse:
         return language_pb2.GetRequiredPluginsResponse()
 
+    @override
     def GetRequiredPackages(
         self, request: language_pb2.GetRequiredPackagesRequest, context: grpc.ServicerContext
     ) -> language_pb2.GetRequiredPackagesResponse:
         return language_pb2.GetRequiredPackagesResponse()
 
+    @override
     def InstallDependencies(
         self, request: language_pb2.InstallDependenciesRequest, context: grpc.ServicerContext
     ) -> Iterator[language_pb2.InstallDependenciesResponse]:
         note = b"tenantry language host: dependencies come from `make sync` (uv), nothing to do\n"
         yield language_pb2.InstallDependenciesResponse(stdout=note)
 
+    @override
     def About(
         self, request: language_pb2.AboutRequest, context: grpc.ServicerContext
     ) -> language_pb2.AboutResponse:
@@ -122,11 +129,13 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             metadata={"host": f"tenantry stand-in {HOST_VERSION}"},
         )
 
+    @override
     def GetProgramDependencies(
         self, request: language_pb2.GetProgramDependenciesRequest, context: grpc.ServicerContext
     ) -> language_pb2.GetProgramDependenciesResponse:
         return language_pb2.GetProgramDependenciesResponse()
 
+    @override
     def Run(
         self, request: language_pb2.RunRequest, context: grpc.ServicerContext
     ) -> language_pb2.RunResponse:
@@ -166,6 +175,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             error=f"Program exited with non-zero exit code: {done.returncode}"
         )
 
+    @override
     def RunPlugin(
         self, request: language_pb2.RunPluginRequest, context: grpc.ServicerContext
     ) -> Iterator[language_pb2.RunPluginResponse]:
@@ -179,7 +189,13 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        context.add_callback(lambda: proc.poll() is None and proc.terminate())
+
+        def stop() -> None:
+            # The engine cancelled the stream: it is done with the plugin.
+            if proc.poll() is None:
+                proc.terminate()
+
+        context.add_callback(stop)
         chunks: list[language_pb2.RunPluginResponse] = []
         ready = threading.Condition()
 
