@@ -6,12 +6,20 @@ cluster; tests/integration/test_pulumi_up.py deploys it through the Automation A
 """
 
 import pulumi
+import pulumi_kubernetes as k8s
 from tenantry import ExposureType, RuntimeBackend, VirtualCluster, VirtualNode
 
 config = pulumi.Config()
 tenant = config.get("tenant") or "acme"
 
-sandbox = VirtualNode("sandbox", {"backend": RuntimeBackend.GVISOR})
+# Render mode: write every manifest under this directory instead of applying it.
+render_to = config.get("renderYamlTo")
+opts = None
+if render_to:
+    renderer = k8s.Provider("render", render_yaml_to_directory=render_to)
+    opts = pulumi.ResourceOptions(providers=[renderer])
+
+sandbox = VirtualNode("sandbox", {"backend": RuntimeBackend.GVISOR}, opts)
 
 cluster = VirtualCluster(
     tenant,
@@ -24,8 +32,9 @@ cluster = VirtualCluster(
         # Every synced pod runs under the sandbox's RuntimeClass.
         "isolation": sandbox.isolation,
         "exposure": {"type": ExposureType(config.get("exposure") or "ClusterIP")},
-        "read_kubeconfig": config.get_bool("readKubeconfig", True),
+        "read_kubeconfig": config.get_bool("readKubeconfig", True) and not render_to,
     },
+    opts,
 )
 
 pulumi.export("namespace", cluster.namespace)
