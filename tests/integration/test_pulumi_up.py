@@ -5,9 +5,12 @@ language host and the pulumi-kubernetes provider (`make testbin`), a file backen
 cluster of its own (so that no other test's objects count), whose kwok nodes report pods ready.
 """
 
+import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from tests.support.quickstart import (
     readiness,
     tenantry_objects,
 )
-from tests.support.testbin import REPO, binary
+from tests.support.testbin import REPO, binary, versions
 
 TENANT = "acme"
 
@@ -198,3 +201,25 @@ def test_render_mode_writes_the_tenants_manifests(
         if o["metadata"].get("namespace") == "beta"
     ]
     assert os.listdir(out)
+
+
+def test_kubernetes_provider_is_the_pinned_build_and_matches_the_python_sdk(
+    tmp_path: Path,
+) -> None:
+    require(*ENGINE_BINARIES)
+    env = engine_env(tmp_path / "home", tmp_path / "no-kubeconfig", f"file://{tmp_path}")
+    done = subprocess.run(
+        [str(binary("pulumi")), "package", "get-schema", str(binary("pulumi-resource-kubernetes"))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    pinned = versions()["PULUMI_KUBERNETES_PLUGIN_VERSION"].removeprefix("v")
+    assert schema["name"] == "kubernetes"
+    assert schema["version"] == pinned
+    # The SDK is the release the provider commit belongs to (docs/testing.md).
+    assert version("pulumi-kubernetes") == pinned.split("-")[0]
