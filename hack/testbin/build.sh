@@ -279,7 +279,7 @@ main() {
         run env PULUMI_SKIP_UPDATE_CHECK=true PULUMI_HOME="$OUT/.pulumi-home" "./.$n.tmp" version ;;
       pulumi-resource-kubernetes)
         # A plugin serves gRPC and has no --version: check the stamped string instead.
-        grep -c -F -- "${PULUMI_KUBERNETES_PLUGIN_VERSION#v}" "./.$n.tmp" >"$RUN_LOG" || true
+        grep -c -F -- "${PULUMI_KUBERNETES_PLUGIN_VERSION#v}" "$OUT/.$n.tmp" >"$RUN_LOG" || true
         VER=$PULUMI_KUBERNETES_PLUGIN_VERSION ;;
       pulumi-language-python)
         run "$ROOT/.venv/bin/python" "$ROOT/tests/support/language_host.py" --help
@@ -287,7 +287,7 @@ main() {
       *) run "./.$n.tmp" --version ;;
     esac
     if [[ $n == pulumi-resource-kubernetes ]]; then
-      [[ $(<"$RUN_LOG") != 0 ]] || die "$n: built, but ${VER#v} is not stamped in it"
+      (($(<"$RUN_LOG") > 0)) || die "$n: built, but ${VER#v} is not stamped in it"
     else
       grep -qF -- "${VER#v}" "$RUN_LOG" ||
         die "$n: built, but its version output does not mention ${VER#v}: $(head -c 300 "$RUN_LOG")"
