@@ -249,8 +249,9 @@ def main(argv: list[str] | None = None) -> None:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
-    # The engine ends a plugin by killing it; SIGTERM stops the server cleanly too.
-    signal.signal(signal.SIGTERM, lambda *_: server.stop(grace=1))
+    # The engine ends a plugin with SIGINT, then kills it: stop serving, quietly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: server.stop(grace=1))
     server.wait_for_termination()
 
 
