@@ -46,14 +46,15 @@ KINDS: list[tuple[str, str, bool]] = [
 MANAGED = f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE}"
 
 
-def engine_env(home: Path, kubeconfig: Path, backend: str) -> dict[str, str]:
+def engine_env(home: Path, kubeconfig: Path | None, backend: str) -> dict[str, str]:
     """Environment for the pulumi CLI or the Automation API: the engine, the language host
     and the kubernetes provider all come from `.testbin/` (first on PATH: the engine prefers
-    a plugin on PATH to any installed one), nothing is downloaded, state is in ``backend``."""
+    a plugin on PATH to any installed one), nothing is downloaded, state is in ``backend``.
+    Without ``kubeconfig`` the provider sees none (render mode refuses one)."""
     for name in ENGINE_BINARIES:
         binary(name)
-    return {
-        **os.environ,
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
         "PATH": f"{TESTBIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "PULUMI_HOME": str(home),
         "PULUMI_BACKEND_URL": backend,
@@ -62,8 +63,10 @@ def engine_env(home: Path, kubeconfig: Path, backend: str) -> dict[str, str]:
         "PULUMI_SKIP_CONFIRMATIONS": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-        "KUBECONFIG": str(kubeconfig),
     }
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    return env
 
 
 def tenantry_objects(kube: Kube) -> list[Manifest]:
