@@ -231,3 +231,28 @@ def test_kubernetes_provider_is_the_pinned_build_and_matches_the_python_sdk(
     assert schema["version"] == pinned
     # The SDK is the release the provider commit belongs to (docs/testing.md).
     assert version("pulumi-kubernetes") == pinned.split("-")[0]
+
+
+def test_engine_runs_the_plugin_directory_through_the_language_host(tmp_path: Path) -> None:
+    # provider/ as a directory: the engine reads PulumiPlugin.yaml (runtime python) and asks
+    # the language host to RunPlugin it, unlike provider/pulumi-resource-tenantry, which it
+    # executes itself (tests/integration/test_pulumi_engine.py).
+    require(*ENGINE_BINARIES)
+    env = engine_env(tmp_path / "home", None, f"file://{tmp_path}")
+    done = subprocess.run(
+        [str(binary("pulumi")), "package", "get-schema", str(REPO / "provider")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    served = json.loads(done.stdout)
+    committed = json.loads((REPO / "provider" / "schema.json").read_text())
+    assert served["name"] == committed["name"] == "tenantry"
+    assert set(served["resources"]) == set(committed["resources"])
+    for token, resource in committed["resources"].items():
+        assert set(served["resources"][token]["inputProperties"]) == set(
+            resource["inputProperties"]
+        ), token
