@@ -35,7 +35,7 @@ sync: .venv/.synced
 lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy $(PACKAGES) tests benchmarks
+	$(UV) run --frozen mypy $(PACKAGES) tests benchmarks __main__.py
 
 format: sync
 	$(UV) run --frozen ruff format .
