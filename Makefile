@@ -10,7 +10,7 @@ export UV_NO_PROGRESS := 1
 
 PACKAGES := api/src components/src syncer/src node-agent/src
 
-.PHONY: help sync lint format test unit schema testbin cluster-up cluster-down demo clean
+.PHONY: help sync lint format test unit schema testbin cluster-up cluster-down demo demo-down clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
@@ -59,6 +59,9 @@ cluster-down: sync
 
 demo: sync testbin
 	$(UV) run --frozen python -m tests.support.demo
+
+demo-down: sync
+	$(UV) run --frozen python -m tests.support.demo down
 
 schema: sync
 	$(UV) run --frozen python -m tenantry.provider schema > provider/schema.json

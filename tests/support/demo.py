@@ -2,6 +2,7 @@
 
     python -m tests.support.demo          # the local cluster (started if it is not running)
     TENANTRY_KUBECONFIG=~/.kube/config python -m tests.support.demo   # any cluster
+    python -m tests.support.demo down     # pulumi destroy of the demo stack
 
 State lives in a file backend under `.pulumi/` (stack `demo`); the engine, the Python language
 host and the kubernetes provider are the ones in `.testbin/` (`make testbin`).
@@ -53,7 +54,23 @@ def pulumi(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(binary("pulumi")), *args], cwd=PROJECT_DIR, env=env, check=True)
 
 
-def main() -> int:
+def down() -> int:
+    given = os.environ.get("TENANTRY_KUBECONFIG")
+    kubeconfig = Path(given).expanduser() if given else local_cluster_running()
+    if kubeconfig is None:
+        print("demo down: the local cluster is not running; nothing to destroy")
+        return 0
+    env = engine_env(STATE_DIR / "home", kubeconfig, f"file://{STATE_DIR}")
+    pulumi(env, "stack", "select", STACK)
+    pulumi(env, "destroy", "--yes", "--skip-preview")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["down"]:
+        return down()
+    if argv:
+        sys.exit(f"usage: python -m tests.support.demo [down], not {' '.join(argv)}")
     started = time.monotonic()
     given = os.environ.get("TENANTRY_KUBECONFIG")
     simulated = not given
@@ -117,7 +134,7 @@ Reach the tenant (its API server is the Service {namespace}/{service}):
     | base64 -d > tenant.kubeconfig   # written by the control plane once it runs
   kubectl -n {namespace} port-forward svc/{service} 8443:443 &   # then use tenant.kubeconfig
 Pods synced from the tenant run under RuntimeClass {outputs["runtime_class"]}.
-Tear down: {binary("pulumi")} destroy --yes (PULUMI_HOME={env["PULUMI_HOME"]})"""
+Tear down: make demo-down (pulumi destroy), then make cluster-down."""
     )
     if simulated:
         print(
@@ -129,4 +146,4 @@ Tear down: {binary("pulumi")} destroy --yes (PULUMI_HOME={env["PULUMI_HOME"]})""
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
