@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tenantry import VirtualCluster
+from tenantry import Sync, VirtualCluster, VirtualClusterArgs
 from tenantry_api.config import CONFIG_KEY
 from tenantry_api.naming import kubeconfig_secret_name
 from tenantry_syncer.kube import api_client_from
@@ -30,8 +30,13 @@ class Rendered:
     config_json: str
 
 
-def render(name: str, namespace: str) -> Rendered:
-    d = deploy(lambda: VirtualCluster(name, {"namespace": namespace}))
+def render(name: str, namespace: str, sync: Sync | None = None) -> Rendered:
+    """The control plane and syncer as the component renders them; ``sync`` is the component's
+    `sync` argument (the optional kinds' switches)."""
+    args: VirtualClusterArgs = {"namespace": namespace}
+    if sync is not None:
+        args["sync"] = sync
+    d = deploy(lambda: VirtualCluster(name, args))
     pod = d.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]
     config = d.one("kubernetes:core/v1:ConfigMap").inputs["data"][CONFIG_KEY]
     return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config)

@@ -74,6 +74,12 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     (TenantPolicy, {"quota": {"enabled": "maybe"}}, "quota.enabled", "valid boolean"),
     (VirtualCluster, {"namespace": "-acme"}, "namespace", "not a valid RFC 1123 label"),
     (VirtualCluster, {"service_cidr": "10.96.0.0/40"}, "service_cidr", "not a valid CIDR"),
+    (
+        VirtualCluster,
+        {"sync": {"priority_classes": True, "max_priority": 2_000_000_000}},
+        "sync.max_priority",
+        "the range of a non-system PriorityClass",
+    ),
     (VirtualCluster, {"store": {"size": "lots"}}, "store.size", "not a valid Kubernetes quantity"),
     (
         VirtualCluster,

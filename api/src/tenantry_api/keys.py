@@ -18,6 +18,9 @@ COMPONENT: Final = f"{PREFIX}/component"
 # Labels and annotations put on host objects by the syncer.
 VCLUSTER: Final = f"{PREFIX}/vcluster"
 """Label: the virtual cluster that owns a synced host object."""
+HOST_NAMESPACE: Final = f"{PREFIX}/host-namespace"
+"""Label on the host twin of a cluster-scoped virtual object: the virtual cluster's host
+namespace (a virtual cluster's name is only unique within it)."""
 OBJECT_NAME: Final = f"{PREFIX}/object-name"
 """Annotation: the virtual object's name (the host name may be cut and hashed)."""
 OBJECT_NAMESPACE: Final = f"{PREFIX}/object-namespace"

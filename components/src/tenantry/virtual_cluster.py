@@ -13,6 +13,8 @@ from pydantic import with_config
 from tenantry_api import naming
 from tenantry_api.config import (
     CONFIG_KEY,
+    MAX_USER_PRIORITY,
+    MIN_PRIORITY,
     FromHost,
     FromVirtual,
     PodSecurityLevel,
@@ -88,11 +90,22 @@ class Sync(TypedDict):
     all_secrets: NotRequired[bool]
     """Sync every Secret, not only those pods reference."""
     ingresses: NotRequired[bool]
+    """Virtual Ingresses onto the host, backend Services and TLS Secrets renamed to their host
+    twins (those Secrets are synced); the host's load-balancer status flows back."""
     service_accounts: NotRequired[bool]
+    """Virtual ServiceAccounts onto the host; host pods run as the twin of their virtual one
+    (still without a host token)."""
     network_policies: NotRequired[bool]
+    """Virtual NetworkPolicies onto the host, pod and namespace selectors translated to the
+    labels the syncer puts on host pods."""
     pod_disruption_budgets: NotRequired[bool]
+    """Virtual PodDisruptionBudgets onto the host, selector translated."""
     priority_classes: NotRequired[bool]
-    """Virtual PriorityClasses onto the host (needs a ClusterRole)."""
+    """Virtual PriorityClasses onto the host as `tenantry-` twins, never the global default,
+    their value capped at `max_priority`; pods use the twins (needs a ClusterRole)."""
+    max_priority: NotRequired[int]
+    """Highest value a synced PriorityClass gets on the host (default 1000000000, the highest a
+    non-system class may have). Lower it to keep tenants below the host's own classes."""
     storage_classes: NotRequired[bool]
     """Host StorageClasses into the virtual cluster (needs a ClusterRole)."""
     mirror_nodes: NotRequired[bool]
@@ -215,6 +228,13 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         )
 
     sync = args.get("sync", {})
+    max_priority = sync.get("max_priority", MAX_USER_PRIORITY)
+    if not MIN_PRIORITY <= max_priority <= MAX_USER_PRIORITY:
+        raise FieldError(
+            "sync.max_priority",
+            f"{max_priority} is outside {MIN_PRIORITY}..{MAX_USER_PRIORITY} "
+            "(the range of a non-system PriorityClass)",
+        )
     level = args.get(
         "pod_security_level", policy.pss_enforce if policy else PodSecurityLevel.BASELINE
     )
@@ -235,6 +255,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             network_policies=sync.get("network_policies", False),
             pod_disruption_budgets=sync.get("pod_disruption_budgets", False),
             priority_classes=sync.get("priority_classes", False),
+            max_priority=max_priority,
         ),
         from_host=FromHost(
             storage_classes=sync.get("storage_classes", False),
