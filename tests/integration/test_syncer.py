@@ -570,7 +570,8 @@ def _username(kubeconfig: Path, token: str) -> str | None:
         if e.status == 401:
             return None
         raise
-    assert answer.status is not None and answer.status.user_info is not None
+    assert answer.status is not None
+    assert answer.status.user_info is not None
     return str(answer.status.user_info.username)
 
 
