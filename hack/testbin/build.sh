@@ -12,9 +12,9 @@
 # their wrapper's go.mod/go.sum changes (a stamp in .testbin/.stamps/ records
 # what each was built from). Builds are niced and use `go build -p 1` so a
 # 2-core machine keeps a core free. On such a machine a cold build of all of
-# them takes about 18 minutes (kube-apiserver ~6, pulumi ~5, kine ~3), after
-# ~1 minute downloading ~500 MB of module zips; with a warm Go build cache,
-# seconds.
+# them takes about 32 minutes (pulumi-resource-kubernetes ~14, kube-apiserver
+# ~6, pulumi ~5, kine ~3), after ~1 minute downloading module zips; with a warm
+# Go build cache, seconds.
 #
 # Environment:
 #   TENANTRY_TESTBIN  output directory (default: <repo>/.testbin); the tests
