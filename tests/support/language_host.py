@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -222,11 +222,11 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         yield language_pb2.RunPluginResponse(exitcode=proc.wait())
 
 
-def parse_env(entries: Iterator[str] | Any) -> Mapping[str, str]:
+def parse_env(entries: Iterable[str]) -> Mapping[str, str]:
     """`KEY=VALUE` strings, as the engine sends a plugin's environment."""
     env: dict[str, str] = {}
     for entry in entries:
-        key, sep, value = str(entry).partition("=")
+        key, sep, value = entry.partition("=")
         if sep:
             env[key] = value
     return env
