@@ -161,10 +161,12 @@ def setup(
         assert all(m in " ".join(argv) for m in mapped.values()), argv
         yield Setup(kube, tenant, plane, proxy_port, root, argv, sleeper)
         assert kubelet.errors == []
-    finally:
-        kubelet.stop()
-        stop_pids(sleeper)
-        plane.stop()
+    finally:  # every process goes, whatever failed
+        try:
+            kubelet.stop()
+        finally:
+            stop_pids(sleeper)
+            plane.stop()
 
 
 def workloads(host: Kube) -> set[Workload]:
