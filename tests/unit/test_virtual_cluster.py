@@ -152,6 +152,76 @@ def test_cluster_scoped_sync_adds_a_cluster_role() -> None:
     assert config.from_virtual.ingresses
 
 
+def test_each_optional_kind_gets_only_its_host_rights() -> None:
+    d = cluster(
+        {
+            "sync": {
+                "ingresses": True,
+                "service_accounts": True,
+                "network_policies": True,
+                "pod_disruption_budgets": True,
+                "priority_classes": True,
+                "max_priority": 1000,
+                "storage_classes": True,
+            }
+        }
+    )
+    namespaced = {
+        (g, res)
+        for r in d.one(ROLE).inputs["rules"]
+        for g in r["apiGroups"]
+        for res in r["resources"]
+    }
+    assert {
+        ("", "serviceaccounts"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("policy", "poddisruptionbudgets"),
+    } <= namespaced
+    cluster_rules = d.one(CR).inputs["rules"]
+    assert {(r["apiGroups"][0], r["resources"][0]): r["verbs"] for r in cluster_rules} == {
+        ("storage.k8s.io", "storageclasses"): ["get", "list", "watch"],
+        ("scheduling.k8s.io", "priorityclasses"): [
+            "get",
+            "list",
+            "watch",
+            "create",
+            "update",
+            "patch",
+            "delete",
+        ],
+    }
+    flags = syncer_config(d).from_virtual
+    assert all(
+        (
+            flags.ingresses,
+            flags.service_accounts,
+            flags.network_policies,
+            flags.pod_disruption_budgets,
+            flags.priority_classes,
+        )
+    )
+    assert flags.max_priority == 1000
+    assert syncer_config(d).from_host.storage_classes
+
+
+def test_optional_kinds_are_off_by_default() -> None:
+    d = cluster({})
+    config = syncer_config(d)
+    assert not any(
+        getattr(config.from_virtual, flag)
+        for flag in (
+            "ingresses",
+            "service_accounts",
+            "network_policies",
+            "pod_disruption_budgets",
+            "priority_classes",
+        )
+    )
+    assert not config.from_host.storage_classes
+    assert d.of_type(CR) == []
+
+
 def test_syncer_config_comes_from_the_api_model() -> None:
     config = syncer_config(cluster({"namespace": "tenant-a", "cluster_name": "vc1"}))
     assert config.vcluster == "vc1"

@@ -16,6 +16,10 @@ API_VERSION: Literal["tenantry.dev/v1alpha1"] = "tenantry.dev/v1alpha1"
 CONFIG_KEY = "config.json"
 """Key of the document inside its ConfigMap."""
 
+MAX_USER_PRIORITY = 1_000_000_000
+"""Highest PriorityClass value Kubernetes allows outside the built-in ``system-`` classes."""
+MIN_PRIORITY = -2_147_483_648
+
 DnsLabel = Annotated[str, Field(max_length=63, pattern=DNS1123_LABEL_PATTERN)]
 
 
@@ -65,10 +69,17 @@ class FromVirtual(_Strict):
     all_secrets: bool = False
     """Sync every Secret, not only those a pod references."""
     ingresses: bool = False
+    """Ingresses, backends and TLS Secrets renamed; load-balancer status back."""
     service_accounts: bool = False
+    """ServiceAccounts; host pods then run as the host twin of their virtual one."""
     network_policies: bool = False
+    """NetworkPolicies, selectors translated to the labels of the host pods."""
     pod_disruption_budgets: bool = False
+    """PodDisruptionBudgets, selector translated to the labels of the host pods."""
     priority_classes: bool = False
+    """PriorityClasses, as cluster-scoped host twins with capped values."""
+    max_priority: int = Field(default=MAX_USER_PRIORITY, ge=MIN_PRIORITY, le=MAX_USER_PRIORITY)
+    """Highest value a PriorityClass twin gets on the host."""
 
 
 class FromHost(_Strict):
@@ -76,6 +87,7 @@ class FromHost(_Strict):
 
     events: bool = True
     storage_classes: bool = False
+    """Read-only copies of the host's StorageClasses, so tenants see what they can use."""
     mirror_nodes: bool = False
     """Mirror every host node, instead of only those that run a synced pod."""
 
@@ -168,6 +180,8 @@ def load(document_type: type[DocumentT], text: str) -> DocumentT:
 __all__ = [
     "API_VERSION",
     "CONFIG_KEY",
+    "MAX_USER_PRIORITY",
+    "MIN_PRIORITY",
     "FromHost",
     "FromVirtual",
     "IoLimits",

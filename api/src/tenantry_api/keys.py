@@ -18,6 +18,9 @@ COMPONENT: Final = f"{PREFIX}/component"
 # Labels and annotations put on host objects by the syncer.
 VCLUSTER: Final = f"{PREFIX}/vcluster"
 """Label: the virtual cluster that owns a synced host object."""
+HOST_NAMESPACE: Final = f"{PREFIX}/host-namespace"
+"""Label on the host twin of a cluster-scoped virtual object: the virtual cluster's host
+namespace (a virtual cluster's name is only unique within it)."""
 OBJECT_NAME: Final = f"{PREFIX}/object-name"
 """Annotation: the virtual object's name (the host name may be cut and hashed)."""
 OBJECT_NAMESPACE: Final = f"{PREFIX}/object-namespace"
@@ -32,6 +35,8 @@ that pod."""
 APPLIED_HASH: Final = f"{PREFIX}/applied-hash"
 """Annotation: hash of what the syncer last wrote, so a field the tenant removed is removed on
 the host too, while fields the host API server defaults never look like drift."""
+WAKE: Final = f"{PREFIX}/wake"
+"""Annotation on a sleeping VirtualCluster's StatefulSet: wake it up (the sleeper removes it)."""
 REWRITTEN_LABEL_PREFIX: Final = f"vcluster.{PREFIX}"
 """Labels whose keys would clash on the host are moved under this prefix by the syncer."""
 

@@ -17,7 +17,8 @@ from tenantry_api import keys
 SEPARATOR = "-x-"
 MAX_LENGTH = 63
 HASH_LENGTH = 10
-_PREFIX_LENGTH = MAX_LENGTH - HASH_LENGTH - 1
+CLUSTER_PREFIX = "tenantry-"
+"""Prefix of the host twins of cluster-scoped virtual objects."""
 
 DNS1123_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _DNS1123_LABEL = re.compile(DNS1123_LABEL_PATTERN)
@@ -47,13 +48,34 @@ def host_name(name: str, namespace: str, vcluster: str) -> str:
     plain form is only used when no part contains the separator, so it splits back uniquely,
     and every other triple is hashed in full.
     """
-    parts = (name, namespace, vcluster)
+    return _joined((name, namespace, vcluster), MAX_LENGTH)
+
+
+def cluster_host_name(name: str, vcluster: str, host_namespace: str) -> str:
+    """The host name of cluster-scoped virtual object ``name`` (a PriorityClass, say).
+
+    Cluster-scoped on both sides, so the name must be unique per virtual cluster across the
+    whole host: ``tenantry-<name>-x-<vcluster>-x-<host namespace>`` (a virtual cluster's name
+    is only unique within its host namespace), under the same rules as ``host_name``: plain
+    when valid and unambiguous, otherwise cut and hashed. The ``tenantry-`` prefix keeps it
+    clear of the host's own classes, and of the reserved ``system-`` prefix.
+    """
+    return CLUSTER_PREFIX + _joined(
+        (name, vcluster, host_namespace), MAX_LENGTH - len(CLUSTER_PREFIX)
+    )
+
+
+def _joined(parts: tuple[str, ...], max_length: int) -> str:
     plain = SEPARATOR.join(parts)
-    if is_dns1123_label(plain) and not any(SEPARATOR in part for part in parts):
+    if (
+        len(plain) <= max_length
+        and is_dns1123_label(plain)
+        and not any(SEPARATOR in part for part in parts)
+    ):
         return plain
     # NUL cannot occur in Kubernetes names, so this joins the parts without ambiguity.
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:HASH_LENGTH]
-    prefix = _INVALID_RUNS.sub("-", plain.lower())[:_PREFIX_LENGTH].strip("-")
+    prefix = _INVALID_RUNS.sub("-", plain.lower())[: max_length - HASH_LENGTH - 1].strip("-")
     return f"{prefix}-{digest}" if prefix else digest
 
 
@@ -73,6 +95,12 @@ def host_annotations(ref: VirtualRef) -> dict[str, str]:
 def host_labels(ref: VirtualRef) -> dict[str, str]:
     """Labels that mark a host object as synced by Tenantry for ``ref.vcluster``."""
     return {keys.MANAGED_BY: keys.MANAGED_BY_VALUE, keys.VCLUSTER: ref.vcluster}
+
+
+def cluster_host_labels(ref: VirtualRef, host_namespace: str) -> dict[str, str]:
+    """Labels of the host twin of a cluster-scoped virtual object: a virtual cluster's name is
+    only unique within its host namespace, so that is recorded too."""
+    return {**host_labels(ref), keys.HOST_NAMESPACE: host_namespace}
 
 
 def virtual_ref(labels: Mapping[str, str], annotations: Mapping[str, str]) -> VirtualRef | None:

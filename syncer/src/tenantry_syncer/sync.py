@@ -14,16 +14,24 @@ from kubernetes import client
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 
-from tenantry_syncer.controller.informer import Informer, Manifest
+from tenantry_syncer.controller.informer import Informer, Manifest, key_of
 from tenantry_syncer.controller.metrics import QUEUE_DEPTH, SYNC_ERRORS, SYNC_LATENCY
 from tenantry_syncer.controller.queue import WorkQueue
-from tenantry_syncer.resources import pods
-from tenantry_syncer.syncers import coredns, events, nodes
+from tenantry_syncer.resources import ingresses, pods, secrets
+from tenantry_syncer.syncers import coredns, events, nodes, storageclasses
 from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, Side
 from tenantry_syncer.syncers.configs import ConfigMapSyncer, SecretSyncer
 from tenantry_syncer.syncers.endpoints import EndpointSliceSyncer, EndpointsSyncer
+from tenantry_syncer.syncers.ingresses import IngressSyncer
 from tenantry_syncer.syncers.pods import PodSyncer
+from tenantry_syncer.syncers.policies import (
+    NAMESPACE,
+    NetworkPolicySyncer,
+    PodDisruptionBudgetSyncer,
+)
+from tenantry_syncer.syncers.priorityclasses import PriorityClassSyncer
 from tenantry_syncer.syncers.pvcs import PersistentVolumeClaimSyncer
+from tenantry_syncer.syncers.serviceaccounts import ServiceAccountSyncer
 from tenantry_syncer.syncers.services import ServiceSyncer
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,21 @@ class Syncer:
         if config.coredns_image:
             dns = coredns.CoreDNSSyncer(self.s, config.coredns_image)
             self._reconcilers[coredns.QUEUE_KIND] = dns.reconcile
+        self.storage_classes: storageclasses.StorageClassSyncer | None = None
+        if config.from_host.storage_classes:
+            self.storage_classes = storageclasses.StorageClassSyncer(self.s)
+            self._reconcilers[storageclasses.QUEUE_KIND] = self.storage_classes.reconcile
+            for side, selector in (
+                (self.s.host, ""),
+                (self.s.virtual, f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE}"),
+            ):
+                self._watch(
+                    side,
+                    storageclasses.KIND,
+                    lambda key, _: self.queue.add((storageclasses.QUEUE_KIND, key)),
+                    api_version=storageclasses.API_VERSION,
+                    label_selector=selector,
+                )
 
     def _kind_syncers(self) -> dict[str, KindSyncer]:
         flags = self.config.from_virtual
@@ -81,6 +104,20 @@ class Syncer:
             found += [endpoints, EndpointSliceSyncer(self.s)]
         if flags.persistent_volume_claims:
             found.append(PersistentVolumeClaimSyncer(self.s))
+        # The optional kinds, each off unless switched on.
+        if flags.ingresses:
+            found.append(IngressSyncer(self.s))
+        if flags.service_accounts:
+            found.append(ServiceAccountSyncer(self.s))
+        if flags.network_policies:
+            policies = NetworkPolicySyncer(self.s)
+            found.append(policies)
+            # Namespace selectors are evaluated against the virtual namespaces' labels.
+            self._watch(self.s.virtual, NAMESPACE, policies.on_namespace)
+        if flags.pod_disruption_budgets:
+            found.append(PodDisruptionBudgetSyncer(self.s))
+        if flags.priority_classes:
+            found.append(PriorityClassSyncer(self.s))
         return {syncer.kind: syncer for syncer in found}
 
     # --- informers and event routing ---
@@ -106,9 +143,8 @@ class Syncer:
         kind = syncer.kind
 
         def on_virtual(key: str, obj: Manifest) -> None:
-            meta = obj["metadata"]
             # A virtual object without a host twin is someone waiting: it goes first.
-            missing = self.s.host_object(kind, meta["name"], meta.get("namespace", "")) is None
+            missing = syncer.host_twin(key) is None
             self.queue.add((kind, key), urgent=missing)
             for related in syncer.related(obj):
                 self.queue.add(related)
@@ -131,8 +167,12 @@ class Syncer:
             kind,
             on_host,
             api_version=syncer.api_version,
-            namespace=self.config.host_namespace,
-            label_selector=self.s.host_selector,
+            namespace=syncer.host_namespace,
+            label_selector=(
+                f"{self.s.host_selector},{keys.HOST_NAMESPACE}={self.config.host_namespace}"
+                if syncer.cluster_scoped
+                else self.s.host_selector
+            ),
         )
 
     @staticmethod
@@ -151,19 +191,27 @@ class Syncer:
 
     def _resync(self, syncer: KindSyncer) -> None:
         for obj in self.s.virtual.informers[syncer.kind].items():
-            self.queue.add(
-                (syncer.kind, f"{obj['metadata']['namespace']}/{obj['metadata']['name']}")
-            )
+            self.queue.add((syncer.kind, key_of(obj)))
         for obj in self.s.host.informers[syncer.kind].items():
             owner = self._owner(syncer, obj)
             if owner is not None:
                 self.queue.add(owner)
 
     def _referenced(self, kind: str, namespace: str, name: str) -> bool:
-        """Whether a virtual pod in ``namespace`` uses ConfigMap or Secret ``name``."""
-        return any(
+        """Whether a virtual pod in ``namespace`` uses ConfigMap or Secret ``name``, or, with
+        Ingresses synced, an Ingress serves TLS with Secret ``name``."""
+        if any(
             name in pods.references(p.get("spec") or {})[kind]
             for p in self._in_namespace(pods.KIND, namespace)
+        ):
+            return True
+        return (
+            kind == secrets.KIND
+            and ingresses.KIND in self.kinds
+            and any(
+                name in ingresses.tls_secrets(i)
+                for i in self._in_namespace(ingresses.KIND, namespace)
+            )
         )
 
     def _in_namespace(self, kind: str, namespace: str) -> Iterable[Manifest]:
@@ -193,6 +241,8 @@ class Syncer:
         # Full resync on start: adopt what is already right, delete orphans.
         for syncer in self.kinds.values():
             self._resync(syncer)
+        if self.storage_classes is not None:
+            self.storage_classes.resync()
         for node in self.s.virtual.informers["Node"].items():
             self.queue.add((nodes.QUEUE_KIND, node["metadata"]["name"]))
         workers = [

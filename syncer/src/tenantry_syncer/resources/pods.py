@@ -15,6 +15,7 @@ from typing import Any
 from tenantry_api.config import Isolation
 from tenantry_api.naming import host_name
 
+from tenantry_syncer.resources import priorityclasses
 from tenantry_syncer.resources.meta import Manifest, host_metadata
 
 KIND = "Pod"
@@ -56,6 +57,10 @@ class Context:
     None while the tenant runs no DNS, and then the pod keeps the host's resolver."""
     services: list[VirtualService] = field(default_factory=list)
     isolation: Isolation | None = None
+    service_accounts: bool = False
+    """ServiceAccounts are synced: the host pod runs as its virtual one's host twin."""
+    priority_classes: bool = False
+    """PriorityClasses are synced: the host pod names its virtual one's host twin."""
 
 
 def _rename(name: str, namespace: str, ctx: Context) -> str:
@@ -231,14 +236,22 @@ def to_host(virtual: Manifest, ctx: Context) -> Manifest:
 
     # The host must never give the pod a host token; the virtual one is mounted above.
     spec["automountServiceAccountToken"] = False
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    priority_class = priorityclasses.pod_class(
+        spec.get("priorityClassName"), ctx.vcluster, ctx.host_namespace
+    )
     for key in (
         "serviceAccountName",
         "serviceAccount",
         "nodeName",
         "priorityClassName",
-        "priority",
+        "priority",  # the host's admission sets it from the host class
     ):
         spec.pop(key, None)
+    if ctx.service_accounts:
+        spec["serviceAccountName"] = _rename(account, namespace, ctx)
+    if ctx.priority_classes and priority_class:
+        spec["priorityClassName"] = priority_class
     spec["enableServiceLinks"] = False  # host Services would leak into the environment
     if ctx.dns_ip and uses_cluster_dns(spec):
         spec["dnsPolicy"] = "None"

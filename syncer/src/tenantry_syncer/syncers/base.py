@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
-from tenantry_api.naming import host_name, virtual_ref
+from tenantry_api.naming import cluster_host_name, host_name, virtual_ref
 from tenantry_syncer.controller.informer import Informer, Manifest
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.controller.rest import Rest
@@ -75,9 +75,10 @@ class Shared:
         hname = self.host_name(name, namespace)
         return self.host.informers[kind].get(f"{self.config.host_namespace}/{hname}")
 
-    def delete_host(self, kind: str, hname: str) -> None:
+    def delete_host(self, kind: str, hname: str, *, cluster_scoped: bool = False) -> None:
         resource = self.host.resources[kind]
-        ignoring(404, lambda: resource.delete(name=hname, namespace=self.config.host_namespace))
+        namespace = None if cluster_scoped else self.config.host_namespace
+        ignoring(404, lambda: resource.delete(name=hname, namespace=namespace))
 
     def event(self, virtual: Manifest, reason: str, message: str) -> None:
         """A Warning Event from the syncer on a virtual object."""
@@ -104,11 +105,13 @@ class Shared:
 
 
 class KindSyncer:
-    """Virtual → host for one namespaced kind: the subclass gives the translation and, where
-    the kind has one, the status fields that flow back."""
+    """Virtual → host for one kind: the subclass gives the translation and, where the kind has
+    one, the status fields that flow back. Namespaced kinds land in the host namespace; a
+    cluster-scoped kind's twins are cluster-scoped too, named by ``cluster_host_name``."""
 
     kind: ClassVar[str]
     api_version: ClassVar[str] = "v1"
+    cluster_scoped: ClassVar[bool] = False
     status_fields: ClassVar[tuple[str, ...]] = ()
     """Host status fields copied onto the virtual object."""
 
@@ -133,24 +136,37 @@ class KindSyncer:
 
     # --- reconcile ---
 
-    def reconcile(self, key: str) -> None:
+    @property
+    def host_namespace(self) -> str | None:
+        return None if self.cluster_scoped else self.s.config.host_namespace
+
+    def host_twin(self, key: str) -> Manifest | None:
+        """The host twin of virtual object ``key``, as the host informer last saw it."""
+        if self.cluster_scoped:
+            hname = cluster_host_name(key, self.s.config.vcluster, self.s.config.host_namespace)
+            return self.s.host.informers[self.kind].get(hname)
         namespace, name = key.split("/", 1)
+        return self.s.host_object(self.kind, name, namespace)
+
+    def reconcile(self, key: str) -> None:
         virtual = self.s.virtual.informers[self.kind].get(key)
-        host = self.s.host_object(self.kind, name, namespace)
+        host = self.host_twin(key)
         if self.settling(key, virtual):
             # Re-created by us a moment ago: look again once the informer has caught up.
             self.s.queue.add_after((self.kind, key), 1.0)
             return
         if virtual is None or not self.wanted(virtual):
             if host is not None:
-                self.s.delete_host(self.kind, host["metadata"]["name"])
+                self.s.delete_host(
+                    self.kind, host["metadata"]["name"], cluster_scoped=self.cluster_scoped
+                )
             return
         self.sync(virtual, host)
 
     def sync(self, virtual: Manifest, host: Manifest | None) -> None:
         desired = stamped(self.to_host(virtual))
         resource = self.s.host.resources[self.kind]
-        namespace = self.s.config.host_namespace
+        namespace = self.host_namespace
         if host is None:
             host = resource.create(body=desired, namespace=namespace)
         elif not covers(host, desired):
@@ -165,14 +181,16 @@ class KindSyncer:
         if status and any(current.get(k) != v for k, v in status.items()):
             meta = virtual["metadata"]
             self.s.virtual.resources[self.kind].patch_status(
-                {"status": status}, meta["name"], meta["namespace"]
+                {"status": status}, meta["name"], meta.get("namespace")
             )
 
     def owner_key(self, host: Manifest) -> str | None:
         """Key of the virtual object a host object mirrors, from its annotations."""
         meta = host["metadata"]
         ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
-        return f"{ref.namespace}/{ref.name}" if ref is not None else None
+        if ref is None:
+            return None
+        return ref.name if self.cluster_scoped else f"{ref.namespace}/{ref.name}"
 
 
 def stamped(desired: Manifest) -> Manifest:

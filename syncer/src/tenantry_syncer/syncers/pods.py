@@ -105,6 +105,8 @@ class PodSyncer(KindSyncer):
                 if s["metadata"]["namespace"] == namespace
             ],
             isolation=self.s.config.isolation,
+            service_accounts=self.s.config.from_virtual.service_accounts,
+            priority_classes=self.s.config.from_virtual.priority_classes,
         )
 
     def api_ip(self) -> str:
@@ -141,7 +143,18 @@ class PodSyncer(KindSyncer):
             {
                 "apiVersion": "authentication.k8s.io/v1",
                 "kind": "TokenRequest",
-                "spec": {"audiences": [], "expirationSeconds": TOKEN_LIFETIME},
+                # Bound to the virtual pod, as the kubelet's tokens are: deleting the pod
+                # invalidates the token, even while its host copy still exists.
+                "spec": {
+                    "audiences": [],
+                    "expirationSeconds": TOKEN_LIFETIME,
+                    "boundObjectRef": {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                    },
+                },
             },
         )
         token = (review.get("status") or {}).get("token")

@@ -1,0 +1,43 @@
+"""StorageClasses: host → virtual, read-only copies; a copy whose host class is gone goes,
+one the tenant edited is put back, and a class the tenant made itself is left alone."""
+
+from tenantry_syncer.resources import storageclasses
+from tenantry_syncer.syncers.base import Shared, ignoring, stamped
+
+QUEUE_KIND = "HostStorageClass"
+KIND = storageclasses.KIND
+API_VERSION = storageclasses.API_VERSION
+
+
+class StorageClassSyncer:
+    def __init__(self, shared: Shared) -> None:
+        self.s = shared
+
+    def reconcile(self, name: str) -> None:
+        host = self.s.host.informers[KIND].get(name)
+        virtual = self.s.virtual.informers[KIND].get(name)
+        resource = self.s.virtual.resources[KIND]
+        if virtual is not None and not storageclasses.is_ours(virtual):
+            return  # the tenant's own
+        if host is None:
+            if virtual is not None:
+                ignoring(404, lambda: resource.delete(name=name))
+            return
+        desired = stamped(storageclasses.to_virtual(host))
+        if virtual is None:
+            ignoring(409, lambda: resource.create(body=desired))
+        elif storageclasses.needs_recreate(virtual, desired):
+            ignoring(404, lambda: resource.delete(name=name))
+            ignoring(409, lambda: resource.create(body=desired))
+        elif storageclasses.differs(virtual, desired):
+            resource.replace(body=storageclasses.replacement(virtual, desired))
+
+    def resync(self) -> None:
+        names = {sc["metadata"]["name"] for sc in self.s.host.informers[KIND].items()}
+        names |= {
+            sc["metadata"]["name"]
+            for sc in self.s.virtual.informers[KIND].items()
+            if storageclasses.is_ours(sc)
+        }
+        for name in names:
+            self.s.queue.add((QUEUE_KIND, name))
