@@ -92,16 +92,15 @@ class Syncer:
 
     def _kind_syncers(self) -> dict[str, KindSyncer]:
         flags = self.config.from_virtual
-        endpoints = EndpointsSyncer(self.s)
         found: list[KindSyncer] = [
             # Pods need Services (environment, DNS) and ConfigMaps (the CA) watched.
             PodSyncer(self.s, on_node=self.nodes.reconcile),
-            ServiceSyncer(self.s, before_recreate=endpoints.save),
+            ServiceSyncer(self.s),
             ConfigMapSyncer(self.s, self._referenced),
             SecretSyncer(self.s, self._referenced),
         ]
         if flags.endpoints:
-            found += [endpoints, EndpointSliceSyncer(self.s)]
+            found += [EndpointsSyncer(self.s), EndpointSliceSyncer(self.s)]
         if flags.persistent_volume_claims:
             found.append(PersistentVolumeClaimSyncer(self.s))
         # The optional kinds, each off unless switched on.
@@ -143,6 +142,7 @@ class Syncer:
         kind = syncer.kind
 
         def on_virtual(key: str, obj: Manifest) -> None:
+            syncer.observe(key, obj)
             # A virtual object without a host twin is someone waiting: it goes first.
             missing = syncer.host_twin(key) is None
             self.queue.add((kind, key), urgent=missing)

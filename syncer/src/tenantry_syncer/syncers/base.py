@@ -130,6 +130,10 @@ class KindSyncer:
         """True while the object is briefly gone because the syncer itself re-creates it."""
         return virtual is None and self.s.settling(key)
 
+    def observe(self, key: str, virtual: Manifest) -> None:
+        """Sees every virtual event of the kind, with the object as last seen (on deletion
+        too), before its key is queued."""
+
     def related(self, virtual: Manifest) -> Iterable[Key]:
         """Other keys to re-check when ``virtual`` changes (e.g. the ConfigMaps a pod uses)."""
         return ()

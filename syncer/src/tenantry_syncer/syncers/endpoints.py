@@ -1,19 +1,19 @@
 """Endpoints and EndpointSlices of selector-less Services: virtual → host.
 
 Taking the host ClusterIP means re-creating the virtual Service, and the virtual endpoints
-controller then deletes the Endpoints of the Service it saw go. Those are the tenant's own
-data, so they are saved just before and put back if they disappear within a short window.
+controller then deletes the Endpoints named like the Service it saw go. Those are the tenant's
+own data, so while the Service is held (re-created by the syncer a moment ago), Endpoints that
+vanish are put back as they were last seen. Last seen, not saved at the re-creation: a tenant
+may write its Endpoints just before or just after the syncer re-creates the Service, before
+the informer has caught up, and the controller deletes those too.
 """
 
 import threading
-import time
 
 from tenantry_syncer.controller.informer import Manifest
 from tenantry_syncer.resources import endpoints
 from tenantry_syncer.syncers.base import KindSyncer, Shared
 
-RESTORE_WINDOW = 30.0
-"""Seconds after a Service re-creation during which vanished Endpoints are put back."""
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation")
 
 
@@ -31,8 +31,18 @@ class EndpointsSyncer(KindSyncer):
 
     def __init__(self, shared: Shared) -> None:
         super().__init__(shared)
-        self._saved: dict[str, tuple[float, Manifest]] = {}
+        self._seen: dict[str, Manifest] = {}
+        """Last seen Endpoints of selector-less (or momentarily absent) Services, by key."""
         self._lock = threading.Lock()
+
+    def observe(self, key: str, virtual: Manifest) -> None:
+        namespace, name = key.split("/", 1)
+        service = _service(self, namespace, name)
+        if service is not None and not endpoints.is_selectorless(service):
+            return  # the controller's own Endpoints: nothing of the tenant's to keep
+        meta = {k: v for k, v in virtual["metadata"].items() if k not in _SERVER_FIELDS}
+        with self._lock:
+            self._seen[key] = {**virtual, "metadata": meta}
 
     def wanted(self, virtual: Manifest) -> bool:
         meta = virtual["metadata"]
@@ -45,33 +55,18 @@ class EndpointsSyncer(KindSyncer):
     def to_host(self, virtual: Manifest) -> Manifest:
         return endpoints.to_host(virtual, self.s.config.vcluster, self.s.config.host_namespace)
 
-    def save(self, service: Manifest) -> None:
-        """Remember the Endpoints of ``service`` before it is re-created."""
-        key = f"{service['metadata']['namespace']}/{service['metadata']['name']}"
-        current = self.s.virtual.informers[self.kind].get(key)
-        if current is None or not endpoints.is_selectorless(service):
-            return
-        meta = {k: v for k, v in current["metadata"].items() if k not in _SERVER_FIELDS}
-        with self._lock:
-            self._saved[key] = (time.monotonic() + RESTORE_WINDOW, {**current, "metadata": meta})
-
     def reconcile(self, key: str) -> None:
-        if self.s.virtual.informers[self.kind].get(key) is None and self._restore(key):
-            return  # the re-created object comes back through the informer
+        if self.s.virtual.informers[self.kind].get(key) is None:
+            with self._lock:
+                last = self._seen.pop(key, None)
+            if last is not None and self.s.settling(key):
+                # Deleted by the endpoints controller for the Service the syncer re-created;
+                # the re-created object comes back through the informer.
+                self.s.virtual.resources[self.kind].create(
+                    body=last, namespace=last["metadata"]["namespace"]
+                )
+                return
         super().reconcile(key)
-
-    def _restore(self, key: str) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            self._saved = {k: v for k, v in self._saved.items() if v[0] > now}
-            saved = self._saved.get(key)
-        if saved is None:
-            return False
-        body = saved[1]
-        self.s.virtual.resources[self.kind].create(
-            body=body, namespace=body["metadata"]["namespace"]
-        )
-        return True
 
 
 class EndpointSliceSyncer(KindSyncer):

@@ -1,11 +1,11 @@
 """Services: virtual → host; the host ClusterIP and load-balancer status flow back."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from tenantry_syncer.controller.informer import Manifest
 from tenantry_syncer.resources import endpoints, services
-from tenantry_syncer.syncers.base import Key, KindSyncer, Shared
+from tenantry_syncer.syncers.base import Key, KindSyncer
 
 API_SERVICE = ("default", "kubernetes")
 
@@ -13,11 +13,6 @@ API_SERVICE = ("default", "kubernetes")
 class ServiceSyncer(KindSyncer):
     kind = services.KIND
     status_fields = ("loadBalancer",)
-
-    def __init__(self, shared: Shared, before_recreate: Callable[[Manifest], None]) -> None:
-        super().__init__(shared)
-        self._before_recreate = before_recreate
-        """Called before the virtual Service is re-created: what hangs off it is saved."""
 
     def wanted(self, virtual: Manifest) -> bool:
         # The virtual API server's own Service is served by the VirtualCluster's host Service;
@@ -40,7 +35,6 @@ class ServiceSyncer(KindSyncer):
 
     def _take_cluster_ip(self, virtual: Manifest, ip: str) -> None:
         """ClusterIP is immutable: the virtual Service is re-created with the host's."""
-        self._before_recreate(virtual)
         meta = virtual["metadata"]
         self.s.hold(f"{meta['namespace']}/{meta['name']}")
         body: dict[str, Any] = {
