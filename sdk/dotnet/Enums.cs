@@ -41,6 +41,47 @@ namespace Pulumi.Tenantry
     }
 
     /// <summary>
+    /// What runs the sandboxed pods. Serverless pod compute has no nodes to give a sandbox to.
+    /// </summary>
+    [EnumType]
+    public readonly struct Compute : IEquatable<Compute>
+    {
+        private readonly string _value;
+
+        private Compute(string value)
+        {
+            _value = value ?? throw new ArgumentNullException(nameof(value));
+        }
+
+        /// <summary>
+        /// Kubernetes nodes: node groups (EKS), node pools (GKE, AKS) or any node (bare).
+        /// </summary>
+        public static Compute NODES { get; } = new Compute("nodes");
+        /// <summary>
+        /// EKS Fargate profiles: no DaemonSets, no RuntimeClass of ours.
+        /// </summary>
+        public static Compute FARGATE { get; } = new Compute("fargate");
+        /// <summary>
+        /// AKS virtual nodes on Azure Container Instances: no DaemonSets, no Kata RuntimeClass.
+        /// </summary>
+        public static Compute VIRTUAL_NODES { get; } = new Compute("virtual-nodes");
+
+        public static bool operator ==(Compute left, Compute right) => left.Equals(right);
+        public static bool operator !=(Compute left, Compute right) => !left.Equals(right);
+
+        public static explicit operator string(Compute value) => value._value;
+
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public override bool Equals(object? obj) => obj is Compute other && Equals(other);
+        public bool Equals(Compute other) => string.Equals(_value, other._value, StringComparison.Ordinal);
+
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public override int GetHashCode() => _value?.GetHashCode() ?? 0;
+
+        public override string ToString() => _value;
+    }
+
+    /// <summary>
     /// How the virtual API server is reached from outside the host cluster.
     /// </summary>
     [EnumType]

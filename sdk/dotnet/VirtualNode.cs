@@ -90,6 +90,14 @@ namespace Pulumi.Tenantry
         [Input("backend")]
         public Pulumi.Tenantry.RuntimeBackend? Backend { get; set; }
 
+        /// <summary>
+        /// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+        ///     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+        ///     rather than deploy weaker isolation than asked for.
+        /// </summary>
+        [Input("compute")]
+        public Pulumi.Tenantry.Compute? Compute { get; set; }
+
         [Input("ioLimits")]
         public Inputs.IoLimitsArgs? IoLimits { get; set; }
 

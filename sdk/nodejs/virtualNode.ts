@@ -61,6 +61,7 @@ export class VirtualNode extends pulumi.ComponentResource {
             resourceInputs["agent"] = args?.agent;
             resourceInputs["allowPrivileged"] = args?.allowPrivileged;
             resourceInputs["backend"] = args?.backend;
+            resourceInputs["compute"] = args?.compute;
             resourceInputs["ioLimits"] = args?.ioLimits;
             resourceInputs["nodeSelector"] = args?.nodeSelector;
             resourceInputs["overhead"] = args?.overhead;
@@ -96,6 +97,12 @@ export interface VirtualNodeArgs {
      * Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
      */
     backend?: enums.RuntimeBackend;
+    /**
+     * What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+     *     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+     *     rather than deploy weaker isolation than asked for.
+     */
+    compute?: enums.Compute;
     ioLimits?: inputs.IoLimitsArgs;
     /**
      * Extra node labels the RuntimeClass schedules onto.

@@ -29,6 +29,7 @@ from tenantry.virtual_cluster import (
 from tenantry.virtual_node import (
     Agent,
     CloudPreset,
+    Compute,
     IoLimits,
     RuntimeBackend,
     VirtualNode,
@@ -45,6 +46,7 @@ __all__ = [
     "Admission",
     "Agent",
     "CloudPreset",
+    "Compute",
     "Exposure",
     "ExposureType",
     "Images",

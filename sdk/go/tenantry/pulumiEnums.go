@@ -180,6 +180,177 @@ func (in *cloudPresetPtr) ToCloudPresetPtrOutputWithContext(ctx context.Context)
 	return pulumi.ToOutputWithContext(ctx, in).(CloudPresetPtrOutput)
 }
 
+// What runs the sandboxed pods. Serverless pod compute has no nodes to give a sandbox to.
+type Compute string
+
+const (
+	// Kubernetes nodes: node groups (EKS), node pools (GKE, AKS) or any node (bare).
+	ComputeNODES = Compute("nodes")
+	// EKS Fargate profiles: no DaemonSets, no RuntimeClass of ours.
+	ComputeFARGATE = Compute("fargate")
+	// AKS virtual nodes on Azure Container Instances: no DaemonSets, no Kata RuntimeClass.
+	Compute_VIRTUAL_NODES = Compute("virtual-nodes")
+)
+
+func (Compute) ElementType() reflect.Type {
+	return reflect.TypeOf((*Compute)(nil)).Elem()
+}
+
+func (e Compute) ToComputeOutput() ComputeOutput {
+	return pulumi.ToOutput(e).(ComputeOutput)
+}
+
+func (e Compute) ToComputeOutputWithContext(ctx context.Context) ComputeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(ComputeOutput)
+}
+
+func (e Compute) ToComputePtrOutput() ComputePtrOutput {
+	return e.ToComputePtrOutputWithContext(context.Background())
+}
+
+func (e Compute) ToComputePtrOutputWithContext(ctx context.Context) ComputePtrOutput {
+	return Compute(e).ToComputeOutputWithContext(ctx).ToComputePtrOutputWithContext(ctx)
+}
+
+func (e Compute) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Compute) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Compute) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e Compute) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type ComputeOutput struct{ *pulumi.OutputState }
+
+func (ComputeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Compute)(nil)).Elem()
+}
+
+func (o ComputeOutput) ToComputeOutput() ComputeOutput {
+	return o
+}
+
+func (o ComputeOutput) ToComputeOutputWithContext(ctx context.Context) ComputeOutput {
+	return o
+}
+
+func (o ComputeOutput) ToComputePtrOutput() ComputePtrOutput {
+	return o.ToComputePtrOutputWithContext(context.Background())
+}
+
+func (o ComputeOutput) ToComputePtrOutputWithContext(ctx context.Context) ComputePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Compute) *Compute {
+		return &v
+	}).(ComputePtrOutput)
+}
+
+func (o ComputeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o ComputeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Compute) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o ComputeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o ComputeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Compute) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type ComputePtrOutput struct{ *pulumi.OutputState }
+
+func (ComputePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Compute)(nil)).Elem()
+}
+
+func (o ComputePtrOutput) ToComputePtrOutput() ComputePtrOutput {
+	return o
+}
+
+func (o ComputePtrOutput) ToComputePtrOutputWithContext(ctx context.Context) ComputePtrOutput {
+	return o
+}
+
+func (o ComputePtrOutput) Elem() ComputeOutput {
+	return o.ApplyT(func(v *Compute) Compute {
+		if v != nil {
+			return *v
+		}
+		var ret Compute
+		return ret
+	}).(ComputeOutput)
+}
+
+func (o ComputePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o ComputePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *Compute) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// ComputeInput is an input type that accepts values of the Compute enum
+// A concrete instance of `ComputeInput` can be one of the following:
+//
+//	ComputeNODES
+//	ComputeFARGATE
+//	Compute_VIRTUAL_NODES
+type ComputeInput interface {
+	pulumi.Input
+
+	ToComputeOutput() ComputeOutput
+	ToComputeOutputWithContext(context.Context) ComputeOutput
+}
+
+var computePtrType = reflect.TypeOf((**Compute)(nil)).Elem()
+
+type ComputePtrInput interface {
+	pulumi.Input
+
+	ToComputePtrOutput() ComputePtrOutput
+	ToComputePtrOutputWithContext(context.Context) ComputePtrOutput
+}
+
+type computePtr string
+
+func ComputePtr(v string) ComputePtrInput {
+	return (*computePtr)(&v)
+}
+
+func (*computePtr) ElementType() reflect.Type {
+	return computePtrType
+}
+
+func (in *computePtr) ToComputePtrOutput() ComputePtrOutput {
+	return pulumi.ToOutput(in).(ComputePtrOutput)
+}
+
+func (in *computePtr) ToComputePtrOutputWithContext(ctx context.Context) ComputePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(ComputePtrOutput)
+}
+
 // How the virtual API server is reached from outside the host cluster.
 type ExposureType string
 
@@ -857,6 +1028,8 @@ func (in *storeTypePtr) ToStoreTypePtrOutputWithContext(ctx context.Context) Sto
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CloudPresetInput)(nil)).Elem(), CloudPreset("eks"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CloudPresetPtrInput)(nil)).Elem(), CloudPreset("eks"))
+	pulumi.RegisterInputType(reflect.TypeOf((*ComputeInput)(nil)).Elem(), Compute("nodes"))
+	pulumi.RegisterInputType(reflect.TypeOf((*ComputePtrInput)(nil)).Elem(), Compute("nodes"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ExposureTypeInput)(nil)).Elem(), ExposureType("ClusterIP"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ExposureTypePtrInput)(nil)).Elem(), ExposureType("ClusterIP"))
 	pulumi.RegisterInputType(reflect.TypeOf((*PodSecurityLevelInput)(nil)).Elem(), PodSecurityLevel("privileged"))
@@ -867,6 +1040,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*StoreTypePtrInput)(nil)).Elem(), StoreType("sqlite"))
 	pulumi.RegisterOutputType(CloudPresetOutput{})
 	pulumi.RegisterOutputType(CloudPresetPtrOutput{})
+	pulumi.RegisterOutputType(ComputeOutput{})
+	pulumi.RegisterOutputType(ComputePtrOutput{})
 	pulumi.RegisterOutputType(ExposureTypeOutput{})
 	pulumi.RegisterOutputType(ExposureTypePtrOutput{})
 	pulumi.RegisterOutputType(PodSecurityLevelOutput{})

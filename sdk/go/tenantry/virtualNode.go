@@ -51,8 +51,12 @@ type virtualNodeArgs struct {
 	//     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
 	// Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
-	Backend  *RuntimeBackend `pulumi:"backend"`
-	IoLimits *IoLimits       `pulumi:"ioLimits"`
+	Backend *RuntimeBackend `pulumi:"backend"`
+	// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+	//     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+	//     rather than deploy weaker isolation than asked for.
+	Compute  *Compute  `pulumi:"compute"`
+	IoLimits *IoLimits `pulumi:"ioLimits"`
 	// Extra node labels the RuntimeClass schedules onto.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
@@ -74,7 +78,11 @@ type VirtualNodeArgs struct {
 	//     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
 	AllowPrivileged *bool
 	// Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
-	Backend  *RuntimeBackend
+	Backend *RuntimeBackend
+	// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+	//     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+	//     rather than deploy weaker isolation than asked for.
+	Compute  *Compute
 	IoLimits *IoLimitsArgs
 	// Extra node labels the RuntimeClass schedules onto.
 	NodeSelector map[string]string

@@ -8,6 +8,7 @@ from enum import Enum
 
 __all__ = [
     'CloudPreset',
+    'Compute',
     'ExposureType',
     'PodSecurityLevel',
     'RuntimeBackend',
@@ -24,6 +25,25 @@ class CloudPreset(_builtins.str, Enum):
     GKE = "gke"
     AKS = "aks"
     BARE = "bare"
+
+
+@pulumi.type_token("tenantry:index:Compute")
+class Compute(_builtins.str, Enum):
+    """
+    What runs the sandboxed pods. Serverless pod compute has no nodes to give a sandbox to.
+    """
+    NODES = "nodes"
+    """
+    Kubernetes nodes: node groups (EKS), node pools (GKE, AKS) or any node (bare).
+    """
+    FARGATE = "fargate"
+    """
+    EKS Fargate profiles: no DaemonSets, no RuntimeClass of ours.
+    """
+    VIRTUA_L_NODES = "virtual-nodes"
+    """
+    AKS virtual nodes on Azure Container Instances: no DaemonSets, no Kata RuntimeClass.
+    """
 
 
 @pulumi.type_token("tenantry:index:ExposureType")

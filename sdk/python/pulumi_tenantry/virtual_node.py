@@ -24,6 +24,7 @@ class VirtualNodeArgs:
                  agent: Optional['AgentArgs'] = None,
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
+                 compute: Optional['Compute'] = None,
                  io_limits: Optional['IoLimitsArgs'] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -37,6 +38,9 @@ class VirtualNodeArgs:
         :param _builtins.bool allow_privileged: Let privileged pods and host access through admission under this RuntimeClass, because the
                    sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
         :param 'RuntimeBackend' backend: Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
+        :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+                   Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+                   rather than deploy weaker isolation than asked for.
         :param Mapping[str, _builtins.str] node_selector: Extra node labels the RuntimeClass schedules onto.
         :param Mapping[str, _builtins.str] overhead: RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
         :param 'CloudPreset' preset: eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent.
@@ -50,6 +54,8 @@ class VirtualNodeArgs:
             pulumi.set(__self__, "allow_privileged", allow_privileged)
         if backend is not None:
             pulumi.set(__self__, "backend", backend)
+        if compute is not None:
+            pulumi.set(__self__, "compute", compute)
         if io_limits is not None:
             pulumi.set(__self__, "io_limits", io_limits)
         if node_selector is not None:
@@ -98,6 +104,20 @@ class VirtualNodeArgs:
     @backend.setter
     def backend(self, value: Optional['RuntimeBackend']):
         pulumi.set(self, "backend", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def compute(self) -> Optional['Compute']:
+        """
+        What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+            Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+            rather than deploy weaker isolation than asked for.
+        """
+        return pulumi.get(self, "compute")
+
+    @compute.setter
+    def compute(self, value: Optional['Compute']):
+        pulumi.set(self, "compute", value)
 
     @_builtins.property
     @pulumi.getter(name="ioLimits")
@@ -190,6 +210,7 @@ class VirtualNode(pulumi.ComponentResource):
                  agent: Optional[Union['AgentArgs', 'AgentArgsDict']] = None,
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
+                 compute: Optional['Compute'] = None,
                  io_limits: Optional[Union['IoLimitsArgs', 'IoLimitsArgsDict']] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -207,6 +228,9 @@ class VirtualNode(pulumi.ComponentResource):
         :param _builtins.bool allow_privileged: Let privileged pods and host access through admission under this RuntimeClass, because the
                    sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
         :param 'RuntimeBackend' backend: Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
+        :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+                   Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+                   rather than deploy weaker isolation than asked for.
         :param Mapping[str, _builtins.str] node_selector: Extra node labels the RuntimeClass schedules onto.
         :param Mapping[str, _builtins.str] overhead: RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
         :param 'CloudPreset' preset: eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent.
@@ -242,6 +266,7 @@ class VirtualNode(pulumi.ComponentResource):
                  agent: Optional[Union['AgentArgs', 'AgentArgsDict']] = None,
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
+                 compute: Optional['Compute'] = None,
                  io_limits: Optional[Union['IoLimitsArgs', 'IoLimitsArgsDict']] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -263,6 +288,7 @@ class VirtualNode(pulumi.ComponentResource):
             __props__.__dict__["agent"] = agent
             __props__.__dict__["allow_privileged"] = allow_privileged
             __props__.__dict__["backend"] = backend
+            __props__.__dict__["compute"] = compute
             __props__.__dict__["io_limits"] = io_limits
             __props__.__dict__["node_selector"] = node_selector
             __props__.__dict__["overhead"] = overhead

@@ -14,6 +14,26 @@ export const CloudPreset = {
  */
 export type CloudPreset = (typeof CloudPreset)[keyof typeof CloudPreset];
 
+export const Compute = {
+    /**
+     * Kubernetes nodes: node groups (EKS), node pools (GKE, AKS) or any node (bare).
+     */
+    NODES: "nodes",
+    /**
+     * EKS Fargate profiles: no DaemonSets, no RuntimeClass of ours.
+     */
+    FARGATE: "fargate",
+    /**
+     * AKS virtual nodes on Azure Container Instances: no DaemonSets, no Kata RuntimeClass.
+     */
+    VIRTUAL_NODES: "virtual-nodes",
+} as const;
+
+/**
+ * What runs the sandboxed pods. Serverless pod compute has no nodes to give a sandbox to.
+ */
+export type Compute = (typeof Compute)[keyof typeof Compute];
+
 export const ExposureType = {
     CLUSTER_IP: "ClusterIP",
     LOAD_BALANCER: "LoadBalancer",
