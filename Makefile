@@ -29,7 +29,12 @@ $(TOOLS)/bin/uv:
 	$(UV) sync --all-packages --frozen
 	@touch $@
 
-sync: .venv/.synced
+# The examples' own virtualenv (examples/pyproject.toml: the cloud SDKs and boto3).
+examples/.venv/.synced: $(UV) examples/uv.lock examples/pyproject.toml */pyproject.toml
+	$(UV) sync --project examples --frozen
+	@touch $@
+
+sync: .venv/.synced examples/.venv/.synced
 
 lint: sync
 	$(UV) run --frozen ruff check .
