@@ -88,3 +88,31 @@ def test_go_sdk_requires_the_pinned_pulumi_sdk_and_builds() -> None:
     assert f"github.com/pulumi/pulumi/sdk/v3 {pin}\n" in (SDK / "go" / "go.mod").read_text()
     done = run([str(go()), "build", "./..."], SDK / "go", GOFLAGS="-mod=readonly")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_typescript_consumer_compiles_against_the_generated_sdk(tmp_path: Path) -> None:
+    # examples/typescript as `npm install` would lay it out: the pinned toolchain's packages,
+    # plus @pulumi/tenantry built from sdk/nodejs.
+    tsc = need(TSC, "tsc", "make tsc")
+    toolchain = tsc.parents[1]
+    modules = tmp_path / "node_modules"
+    (modules / "@pulumi").mkdir(parents=True)
+    for entry in toolchain.iterdir():
+        if entry.name != "@pulumi":
+            (modules / entry.name).symlink_to(entry)
+    for entry in (toolchain / "@pulumi").iterdir():
+        (modules / "@pulumi" / entry.name).symlink_to(entry)
+    package = modules / "@pulumi" / "tenantry"
+    shutil.copytree(SDK / "nodejs", tmp_path / "sdk")
+    done = run([str(tsc), "-p", "tsconfig.json", "--outDir", str(package)], tmp_path / "sdk")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (package / "package.json").write_text(
+        '{"name": "@pulumi/tenantry", "main": "index.js", "types": "index.d.ts"}\n'
+    )
+    app = tmp_path / "app"
+    app.mkdir()
+    for name in ("index.ts", "tsconfig.json", "package.json"):
+        shutil.copy(REPO / "examples" / "typescript" / name, app / name)
+    done = run([str(tsc), "-p", "tsconfig.json"], app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (app / "bin" / "index.js").is_file()
