@@ -27,6 +27,7 @@ def tenant(
     kata_pool: str | None = KATA_POOL,
     exposure: ExposureType = ExposureType.LOAD_BALANCER,
     storage_class: str | None = STORAGE_CLASS,
+    read_kubeconfig: bool = True,
 ) -> dict[str, pulumi.Output[Any]]:
     """A virtual cluster for tenant ``name`` whose pods all run in Kata VMs (AKS Pod
     Sandboxing)."""
@@ -39,6 +40,7 @@ def tenant(
     cluster_args: tenantry.VirtualClusterArgs = {
         "policy": {"quota": {"hard": {"count/pods": "50", "services.loadbalancers": "1"}}},
         "exposure": {"type": exposure},
+        "read_kubeconfig": read_kubeconfig,
         "isolation": sandbox.isolation,
     }
     if exposure is ExposureType.LOAD_BALANCER:

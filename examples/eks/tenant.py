@@ -26,6 +26,7 @@ def tenant(
     compute: Compute = Compute.NODES,
     exposure: ExposureType = ExposureType.LOAD_BALANCER,
     storage_class: str | None = STORAGE_CLASS,
+    read_kubeconfig: bool = True,
 ) -> dict[str, pulumi.Output[Any]]:
     """A sandboxed virtual cluster for tenant ``name`` on the cluster behind ``provider``.
     ``registry`` is where Tenantry's images are mirrored (default: ghcr.io)."""
@@ -35,6 +36,7 @@ def tenant(
     cluster_args: tenantry.VirtualClusterArgs = {
         "policy": {"quota": {"hard": {"count/pods": "50", "services.loadbalancers": "1"}}},
         "exposure": {"type": exposure},
+        "read_kubeconfig": read_kubeconfig,
     }
     if exposure is ExposureType.LOAD_BALANCER:
         cluster_args["exposure"]["annotations"] = NLB_ANNOTATIONS

@@ -22,6 +22,7 @@ def tenant(
     preset: CloudPreset = CloudPreset.GKE,
     exposure: ExposureType = ExposureType.LOAD_BALANCER,
     storage_class: str | None = STORAGE_CLASS,
+    read_kubeconfig: bool = True,
 ) -> dict[str, pulumi.Output[Any]]:
     """A virtual cluster for tenant ``name`` whose pods all run in GKE Sandbox (gVisor)."""
     opts = pulumi.ResourceOptions(provider=provider)
@@ -31,6 +32,7 @@ def tenant(
     cluster_args: tenantry.VirtualClusterArgs = {
         "policy": {"quota": {"hard": {"count/pods": "50", "services.loadbalancers": "1"}}},
         "exposure": {"type": exposure},
+        "read_kubeconfig": read_kubeconfig,
         "isolation": sandbox.isolation,
     }
     if exposure is ExposureType.LOAD_BALANCER:
