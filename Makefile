@@ -10,16 +10,18 @@ export UV_NO_PROGRESS := 1
 
 PACKAGES := api/src components/src syncer/src node-agent/src
 
-.PHONY: help sync lint format test unit schema docs sdk sdkgen tsc testbin cluster-up cluster-down clean
+.PHONY: help sync lint format test unit schema docs sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
+	@echo "make demo    pulumi up of the quickstart (Pulumi.yaml) onto the local cluster, or TENANTRY_KUBECONFIG's"
 	@echo "make lint    ruff and mypy --strict on every package and the tests"
 	@echo "make schema  regenerate provider/schema.json from the components"
 	@echo "make sdk     regenerate sdk/{nodejs,python,go,dotnet} from provider/schema.json"
 	@echo "make docs    regenerate the input/output tables of docs/components/ from the schema"
 	@echo "make format  apply ruff's formatting and safe fixes"
-	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries into .testbin/"
+	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries (engine, Python"
+	@echo "             language host, kubernetes provider) into .testbin/"
 	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
 
 $(TOOLS)/bin/uv:
@@ -40,7 +42,7 @@ sync: .venv/.synced examples/.venv/.synced
 lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy $(PACKAGES) tests benchmarks
+	$(UV) run --frozen mypy $(PACKAGES) tests benchmarks __main__.py
 
 format: sync
 	$(UV) run --frozen ruff format .
@@ -52,7 +54,8 @@ unit: sync
 test: lint testbin sdkgen tsc
 	$(UV) run --frozen pytest
 
-testbin:
+# The Python language host in .testbin/ runs in the workspace virtualenv: sync first.
+testbin: sync
 	bash hack/testbin/build.sh
 
 cluster-up: sync testbin
@@ -60,6 +63,12 @@ cluster-up: sync testbin
 
 cluster-down: sync
 	$(UV) run --frozen python -m tests.support.localcluster down
+
+demo: sync testbin
+	$(UV) run --frozen python -m tests.support.demo
+
+demo-down: sync
+	$(UV) run --frozen python -m tests.support.demo down
 
 schema: sync
 	$(UV) run --frozen python -m tenantry.provider schema > provider/schema.json

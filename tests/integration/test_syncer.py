@@ -1,6 +1,7 @@
 """The syncer against two real API servers: a VirtualCluster control plane booted from its
 rendered flags, and the local host cluster with kwok nodes."""
 
+import base64
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -8,9 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
+from tenantry_syncer.kube import api_client_from
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
 from tests.integration.conftest import require
@@ -29,6 +33,7 @@ class Setup:
     tenant: Kube
     config: SyncerConfig
     plane: ControlPlane
+    tenant_kubeconfig: Path
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +58,12 @@ def setup(
     try:  # whatever fails from here on, no process is left behind
         plane.init()
         plane.start()
-        tenant = connect(plane.local, tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS))
+        kubeconfig = tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS)
+        tenant = connect(plane.local, kubeconfig)
         # The syncer container, as rendered: `tenantry-syncer run` with its own credentials.
         plane.start("syncer")
         wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
-        yield Setup(kube, tenant, load(SyncerConfig, rendered.config_json), plane)
+        yield Setup(kube, tenant, load(SyncerConfig, rendered.config_json), plane, kubeconfig)
     finally:
         plane.stop()
 
@@ -546,3 +552,50 @@ def test_the_optional_kinds_are_not_synced_when_their_switches_are_off(setup: Se
             or pod["spec"]["serviceAccountName"] == "default"
         )
         assert not (pod["spec"].get("priorityClassName") or "").startswith("tenantry-")
+
+
+def _username(kubeconfig: Path, token: str) -> str | None:
+    """Who the virtual API says ``token`` is; None when it refuses the token."""
+    base = api_client_from(kubeconfig).configuration
+    configuration = client.Configuration()
+    configuration.host, configuration.ssl_ca_cert = base.host, base.ssl_ca_cert
+    configuration.api_key = {"authorization": f"Bearer {token}"}
+    review = client.V1SelfSubjectReview(
+        api_version="authentication.k8s.io/v1", kind="SelfSubjectReview"
+    )
+    try:
+        with client.ApiClient(configuration) as api:
+            answer = client.AuthenticationV1Api(api).create_self_subject_review(review)
+    except ApiException as e:
+        if e.status == 401:
+            return None
+        raise
+    assert answer.status is not None
+    assert answer.status.user_info is not None
+    return str(answer.status.user_info.username)
+
+
+def test_the_host_token_is_the_virtual_pods_and_dies_with_it(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    tenant.create(namespace("tokens"))
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "holder", "namespace": "tokens"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }
+    tenant.create(pod)
+    hname = host_name("holder", "tokens", VC)
+    secret = wait_for(
+        lambda: host.get_or_none("v1", "Secret", f"{hname}-sa-token", HOST_NS),
+        what="the host pod's token Secret",
+    )
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert _username(setup.tenant_kubeconfig, token) == "system:serviceaccount:tokens:default"
+    tenant.delete("v1", "Pod", "holder", "tokens")
+    # Bound to the virtual pod: once it is gone the virtual API refuses the token, even if a
+    # copy of the Secret outlived the host pod.
+    wait_for(
+        lambda: _username(setup.tenant_kubeconfig, token) is None,
+        what="the token refused after its virtual pod is deleted",
+    )

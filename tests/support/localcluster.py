@@ -31,6 +31,7 @@ from tests.support.testbin import REPO, binary
 DEFAULT_DIR = REPO / ".testbin" / "cluster"
 SERVICE_CIDR = "10.96.0.0/16"
 STORAGE_CLASS = "standard"
+NODE_CAPACITY = {"cpu": "1k", "memory": "1Ti", "pods": "1M", "ephemeral-storage": "1Ti"}
 
 
 def is_ready(obj: Manifest) -> bool:
@@ -265,6 +266,10 @@ class LocalCluster:
                         },
                     },
                     "spec": {},
+                    # Nodes may be created with their status (as a kubelet registers). kwok's
+                    # stage keeps what is given; its own default has no ephemeral-storage, so
+                    # no pod that requests some (a tenant's LimitRange default does) would fit.
+                    "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_CAPACITY},
                 }
             )
         kube.create(

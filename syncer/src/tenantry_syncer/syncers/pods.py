@@ -143,7 +143,18 @@ class PodSyncer(KindSyncer):
             {
                 "apiVersion": "authentication.k8s.io/v1",
                 "kind": "TokenRequest",
-                "spec": {"audiences": [], "expirationSeconds": TOKEN_LIFETIME},
+                # Bound to the virtual pod, as the kubelet's tokens are: deleting the pod
+                # invalidates the token, even while its host copy still exists.
+                "spec": {
+                    "audiences": [],
+                    "expirationSeconds": TOKEN_LIFETIME,
+                    "boundObjectRef": {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                    },
+                },
             },
         )
         token = (review.get("status") or {}).get("token")

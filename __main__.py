@@ -1,0 +1,45 @@
+"""The quickstart stack (Pulumi.yaml): one complete tenant on the current cluster.
+
+A VirtualNode sandbox, then a VirtualCluster whose TenantPolicy fences its host namespace and
+whose synced pods run under the sandbox's RuntimeClass. `make demo` deploys it onto a local
+cluster; tests/integration/test_pulumi_up.py deploys it through the Automation API.
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from tenantry import ExposureType, RuntimeBackend, VirtualCluster, VirtualNode
+
+config = pulumi.Config()
+tenant = config.get("tenant") or "acme"
+
+# Render mode: write every manifest under this directory instead of applying it.
+render_to = config.get("renderYamlTo")
+opts = None
+if render_to:
+    renderer = k8s.Provider("render", render_yaml_to_directory=render_to)
+    opts = pulumi.ResourceOptions(providers=[renderer])
+
+sandbox = VirtualNode("sandbox", {"backend": RuntimeBackend.GVISOR}, opts)
+
+cluster = VirtualCluster(
+    tenant,
+    {
+        # The TenantPolicy fencing the host namespace, created as a child.
+        "policy": {
+            "quota": {"hard": {"count/pods": "50"}},
+            "network": {"ingress_from_namespaces": ["ingress-nginx"]},
+        },
+        # Every synced pod runs under the sandbox's RuntimeClass.
+        "isolation": sandbox.isolation,
+        "exposure": {"type": ExposureType(config.get("exposure") or "ClusterIP")},
+        "read_kubeconfig": config.get_bool("readKubeconfig", True) and not render_to,
+    },
+    opts,
+)
+
+pulumi.export("namespace", cluster.namespace)
+pulumi.export("endpoint", cluster.endpoint)
+pulumi.export("service", cluster.service_name)
+pulumi.export("kubeconfig_secret", cluster.kubeconfig_secret_name)
+pulumi.export("runtime_class", sandbox.runtime_class_name)
+pulumi.export("node_agent", sandbox.agent_daemonset_name)
