@@ -10,7 +10,7 @@ export UV_NO_PROGRESS := 1
 
 PACKAGES := api/src components/src syncer/src node-agent/src
 
-.PHONY: help sync lint format test unit schema docs sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down clean
+.PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
@@ -19,6 +19,7 @@ help:
 	@echo "make schema  regenerate provider/schema.json from the components"
 	@echo "make sdk     regenerate sdk/{nodejs,python,go,dotnet} from provider/schema.json"
 	@echo "make docs    regenerate the input/output tables of docs/components/ from the schema"
+	@echo "make render STACK=quickstart  the stack's manifests in rendered/<STACK>/ for Argo CD or Flux"
 	@echo "make format  apply ruff's formatting and safe fixes"
 	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries (engine, Python"
 	@echo "             language host, kubernetes provider) into .testbin/"
@@ -72,6 +73,11 @@ demo-down: sync
 
 schema: sync
 	$(UV) run --frozen python -m tenantry.provider schema > provider/schema.json
+
+# GitOps: the quickstart stack's manifests, written by pulumi-kubernetes' render mode.
+STACK ?= quickstart
+render: sync testbin
+	$(UV) run --frozen python -m tests.support.render $(STACK)
 
 docs: sync
 	$(UV) run --frozen python -m tests.support.component_docs
