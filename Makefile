@@ -22,7 +22,8 @@ help:
 	@echo "make render STACK=quickstart  the stack's manifests in rendered/<STACK>/ for Argo CD or Flux"
 	@echo "make format  apply ruff's formatting and safe fixes"
 	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries (engine, Python"
-	@echo "             language host, kubernetes provider) into .testbin/"
+	@echo "             language host, kubernetes provider) into .testbin/; install the node tier's"
+	@echo "             Debian packages (containerd, runc) and build gVisor and the kubelet"
 	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
 
 $(TOOLS)/bin/uv:
@@ -58,6 +59,9 @@ test: lint testbin sdkgen tsc
 # The Python language host in .testbin/ runs in the workspace virtualenv: sync first.
 testbin: sync
 	bash hack/testbin/build.sh
+	bash hack/node/install.sh
+	bash hack/node/build-gvisor.sh
+	bash hack/node/build-kubelet.sh
 
 cluster-up: sync testbin
 	$(UV) run --frozen python -m tests.support.localcluster up

@@ -128,11 +128,20 @@ namespace Pulumi.Tenantry
         [Input("readKubeconfig")]
         public bool? ReadKubeconfig { get; set; }
 
+        [Input("restoreFrom")]
+        public Inputs.RestoreFromArgs? RestoreFrom { get; set; }
+
         /// <summary>
         /// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
         /// </summary>
         [Input("serviceCidr")]
         public string? ServiceCidr { get; set; }
+
+        [Input("sleep")]
+        public Inputs.SleepArgs? Sleep { get; set; }
+
+        [Input("snapshots")]
+        public Inputs.SnapshotsArgs? Snapshots { get; set; }
 
         [Input("store")]
         public Inputs.StoreArgs? Store { get; set; }

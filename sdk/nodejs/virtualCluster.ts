@@ -69,7 +69,10 @@ export class VirtualCluster extends pulumi.ComponentResource {
             resourceInputs["podSecurityLevel"] = args?.podSecurityLevel;
             resourceInputs["policy"] = args?.policy;
             resourceInputs["readKubeconfig"] = args?.readKubeconfig;
+            resourceInputs["restoreFrom"] = args?.restoreFrom;
             resourceInputs["serviceCidr"] = args?.serviceCidr;
+            resourceInputs["sleep"] = args?.sleep;
+            resourceInputs["snapshots"] = args?.snapshots;
             resourceInputs["store"] = args?.store;
             resourceInputs["sync"] = args?.sync;
             resourceInputs["endpoint"] = undefined /*out*/;
@@ -126,10 +129,13 @@ export interface VirtualClusterArgs {
      *     control plane's pods only pretend to run, such as clusters of simulated nodes.
      */
     readKubeconfig?: boolean;
+    restoreFrom?: inputs.RestoreFromArgs;
     /**
      * The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
      */
     serviceCidr?: string;
+    sleep?: inputs.SleepArgs;
+    snapshots?: inputs.SnapshotsArgs;
     store?: inputs.StoreArgs;
     sync?: inputs.SyncArgs;
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGES = {"syncer": "tenantry-syncer"}
+IMAGES = {"syncer": "tenantry-syncer", "node-agent": "tenantry-node-agent"}
 
 
 def install_step(dockerfile: Path) -> str:

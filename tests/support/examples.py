@@ -65,7 +65,7 @@ def stub_boto3() -> None:
     import boto3  # noqa: PLC0415 - only the examples' virtualenv has it
     from botocore.stub import Stubber  # noqa: PLC0415
 
-    real = boto3.client
+    real: Any = boto3.client
 
     def client(service: str, region_name: str | None = None, **_: Any) -> Any:
         made = real(
@@ -81,7 +81,7 @@ def stub_boto3() -> None:
         stubber.activate()
         return made
 
-    boto3.client = client
+    setattr(boto3, "client", client)  # noqa: B010 - replacing a typed, overloaded function
 
 
 def config(project_dir: Path, overrides: list[str]) -> tuple[str, dict[str, str]]:

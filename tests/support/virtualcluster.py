@@ -20,7 +20,7 @@ from tests.support.localcluster import free_port, stop_pids, wait_http
 from tests.support.testbin import binary
 from tests.unit.mocks import deploy
 
-MOUNTS = ("/pki", "/data", "/etc/tenantry")
+MOUNTS = ("/pki", "/data", "/etc/tenantry", "/scratch")
 
 
 @dataclass
@@ -28,18 +28,33 @@ class Rendered:
     init: list[dict[str, Any]]
     containers: dict[str, dict[str, Any]]
     config_json: str
+    jobs: dict[str, dict[str, Any]]
+    """Containers of the other workloads the component renders, by name: the snapshot
+    CronJob's, the sleeper Deployment's."""
 
 
-def render(name: str, namespace: str, sync: Sync | None = None) -> Rendered:
+def render(
+    name: str, namespace: str, sync: Sync | None = None, extra: VirtualClusterArgs | None = None
+) -> Rendered:
     """The control plane and syncer as the component renders them; ``sync`` is the component's
-    `sync` argument (the optional kinds' switches)."""
-    args: VirtualClusterArgs = {"namespace": namespace}
+    `sync` argument (the optional kinds' switches), ``extra`` any other arguments."""
+    args: VirtualClusterArgs = {"namespace": namespace, **(extra or {})}
     if sync is not None:
         args["sync"] = sync
     d = deploy(lambda: VirtualCluster(name, args))
     pod = d.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]
     config = d.one("kubernetes:core/v1:ConfigMap").inputs["data"][CONFIG_KEY]
-    return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config)
+    jobs = {
+        c["name"]: c
+        for job in d.of_type("kubernetes:batch/v1:CronJob")
+        for c in job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    }
+    jobs.update(
+        (c["name"], c)
+        for deployment in d.of_type("kubernetes:apps/v1:Deployment")
+        for c in deployment.inputs["spec"]["template"]["spec"]["containers"]
+    )
+    return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config, jobs)
 
 
 class Local:
@@ -59,6 +74,8 @@ class Local:
             if value == mount or value.startswith(f"{mount}/"):
                 value = str(self.root / mount.strip("/")) + value[len(mount) :]
             value = value.replace(f"={mount}/", f"={self.root / mount.strip('/')}/")
+            if value.endswith(f"={mount}"):
+                value = value[: -len(mount)] + str(self.root / mount.strip("/"))
             value = value.replace(f"//{mount}/", f"//{self.root / mount.strip('/')}/")
         value = value.replace("127.0.0.1:2379", f"127.0.0.1:{self.store_port}")
         value = value.replace("--port=8080", f"--port={self.syncer_port}")
@@ -81,29 +98,44 @@ class Local:
 
 
 class ControlPlane:
-    def __init__(self, rendered: Rendered, local: Local, host_kubeconfig: Path) -> None:
+    def __init__(
+        self,
+        rendered: Rendered,
+        local: Local,
+        host_kubeconfig: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.rendered = rendered
         self.local = local
         self.host_kubeconfig = host_kubeconfig
+        self.env = {**os.environ, **(env or {}), "KUBECONFIG": str(host_kubeconfig)}
+        """What a pod's environment would hold (``env`` stands for envFrom Secrets)."""
         self.pids: dict[str, int] = {}
 
-    def init(self) -> str:
+    def run(self, container: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        """Run one container to completion, as an init container or a Job would."""
         (self.local.root / "etc/tenantry" / CONFIG_KEY).write_text(self.rendered.config_json)
-        (init,) = self.rendered.init
-        done = subprocess.run(
-            self.local.argv(init),
-            env={**os.environ, "KUBECONFIG": str(self.host_kubeconfig)},
+        return subprocess.run(
+            self.local.argv(container),
+            env=self.env,
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
         )
-        assert done.returncode == 0, done.stderr
+
+    def init(self) -> str:
+        """Run the init containers in order; returns what they printed."""
+        out = ""
+        for container in self.rendered.init:
+            done = self.run(container)
+            assert done.returncode == 0, done.stderr
+            out += done.stdout
         # The sidecars' kubeconfigs name the in-pod API port: remap it like the flags.
         for conf in (self.local.root / "pki").glob("*.conf"):
             text = conf.read_text()
             conf.write_text(text.replace("127.0.0.1:6443", f"127.0.0.1:{self.local.api_port}"))
-        return done.stdout
+        return out
 
     def start(self, *names: str) -> None:
         """Start containers as rendered (default: the control plane, not the syncer)."""
@@ -114,7 +146,7 @@ class ControlPlane:
             proc = subprocess.Popen(
                 self.local.argv(self.rendered.containers[name]),
                 # Outside a pod the syncer reaches the host through a kubeconfig.
-                env={**os.environ, "KUBECONFIG": str(self.host_kubeconfig)},
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

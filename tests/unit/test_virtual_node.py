@@ -61,8 +61,15 @@ def test_agent_has_only_the_host_mounts_it_needs() -> None:
         "/run/systemd/private",
         "/run/containerd/containerd.sock",
         "/sys/fs/cgroup",
+        "/usr",
+        "/opt",
     }
     (container,) = pod["containers"]
+    read_only = {m["mountPath"] for m in container["volumeMounts"] if m.get("readOnly")}
+    # The runtime binaries are only looked at, under --host-root.
+    assert {"/host/usr", "/host/opt"} <= read_only
+    assert "--host-root=/host" in container["args"]
+    assert "hostPID" not in pod  # systemd restarts need no host processes
     assert container["image"] == "ghcr.io/tenantry/node-agent:0.1.0"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"].get("privileged") is not True
@@ -78,7 +85,19 @@ def test_agent_rbac_is_limited_to_nodes_and_pods() -> None:
         ("nodes", "patch"),
         ("nodes/status", "patch"),
         ("pods", "list"),
+        ("daemonsets", "get"),
     }
+
+
+def test_a_signal_restart_sees_host_processes_and_containerds_pid_file() -> None:
+    d, _ = node({"agent": {"restart_strategy": "signal"}})
+    pod = d.one(DS).inputs["spec"]["template"]["spec"]
+    assert pod["hostPID"] is True
+    assert "/run/containerd/containerd.pid" in {
+        v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v
+    }
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["TENANTRY_DAEMONSET"] == "kube-system/tenantry-node-agent-sandbox"
 
 
 def test_agent_config_is_the_api_document() -> None:

@@ -148,9 +148,12 @@ class NodeAgentConfig(_Document):
     handler: DnsLabel
     """containerd runtime handler name; must match the RuntimeClass's handler."""
     containerd_config: str = "/etc/containerd/config.toml"
+    containerd_socket: str = "/run/containerd/containerd.sock"
+    """containerd's CRI socket: the agent reads its version and confirms the handler there."""
     restart_strategy: Literal["systemd", "signal", "none"] = "systemd"
-    """How containerd is restarted after a config change: host systemd over D-Bus, SIGHUP
-    to the pid in ``containerd_pid_file`` (hosts without systemd), or not at all."""
+    """How containerd is restarted after a config change: host systemd over D-Bus; SIGTERM
+    to the pid in ``containerd_pid_file`` for hosts without systemd whose init supervisor
+    starts it again (containerd reloads nothing on SIGHUP); or not at all."""
     containerd_pid_file: str = "/run/containerd/containerd.pid"
     io_limits: IoLimits = Field(default_factory=IoLimits)
     tenant_namespaces: list[DnsLabel] = Field(default_factory=list)

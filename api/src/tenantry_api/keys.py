@@ -35,6 +35,8 @@ that pod."""
 APPLIED_HASH: Final = f"{PREFIX}/applied-hash"
 """Annotation: hash of what the syncer last wrote, so a field the tenant removed is removed on
 the host too, while fields the host API server defaults never look like drift."""
+WAKE: Final = f"{PREFIX}/wake"
+"""Annotation on a sleeping VirtualCluster's StatefulSet: wake it up (the sleeper removes it)."""
 REWRITTEN_LABEL_PREFIX: Final = f"vcluster.{PREFIX}"
 """Labels whose keys would clash on the host are moved under this prefix by the syncer."""
 
@@ -49,3 +51,23 @@ def runtime_ready_label(handler: str) -> str:
 
 
 RUNTIME_READY_VALUE: Final = "ready"
+
+# Node labels, annotations and conditions written by the node agent.
+NODE_PREFLIGHT: Final = f"{PREFIX}/preflight"
+"""Label: ``passed`` or ``failed``; a failed node says why in NODE_PREFLIGHT_REASON."""
+NODE_CGROUP_VERSION: Final = f"{PREFIX}/cgroup-version"
+"""Label: ``v1`` or ``v2``."""
+NODE_KERNEL_VERSION: Final = f"{PREFIX}/kernel-version"
+"""Annotation: the kernel release."""
+NODE_CONTAINERD_VERSION: Final = f"{PREFIX}/containerd-version"
+"""Annotation: containerd's version as CRI reports it."""
+NODE_CONTAINERD_CONFIG_VERSION: Final = f"{PREFIX}/containerd-config-version"
+"""Annotation: ``version`` of containerd's config.toml (0: no config file)."""
+NODE_RUNTIME_BINARIES: Final = f"{PREFIX}/runtime-binaries"
+"""Annotation: JSON object, each required runtime binary and where it was found ('' = missing)."""
+NODE_PREFLIGHT_REASON: Final = f"{PREFIX}/preflight-reason"
+"""Annotation: why preflight failed."""
+CONDITION_RUNTIME_READY: Final = "TenantryRuntimeReady"
+"""Node condition: the sandboxed handler is installed and confirmed through CRI."""
+CONDITION_IO_LIMITS: Final = "TenantryIOLimits"
+"""Node condition: whether tenant io.max/io.weight limits are applied, and if not, why."""

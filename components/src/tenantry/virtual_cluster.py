@@ -2,6 +2,8 @@
 that runs the tenant's workloads on the host."""
 
 import base64
+import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +30,8 @@ from typing_extensions import TypedDict
 from tenantry import _k8s, _meta, control_plane, tenant_policy, validation
 from tenantry._k8s import Child
 from tenantry.common import Isolation
+from tenantry.control_plane import Sleep as SleepTarget
+from tenantry.control_plane import Snapshots as SnapshotTarget
 from tenantry.tenant_policy import TenantPolicy, TenantPolicyArgs
 from tenantry.validation import STRICT, FieldError
 from tenantry.virtual_node import check_tolerations
@@ -127,6 +131,74 @@ class Images(TypedDict):
 
 
 @with_config(STRICT)
+class S3Credentials(TypedDict):
+    """How the syncer image authenticates to S3. Leave both out to use the default credential
+    chain (EKS Pod Identity, the node's role)."""
+
+    secret_name: NotRequired[str]
+    """Secret in the host namespace whose keys become environment variables:
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN."""
+    service_account_annotations: NotRequired[dict[str, str]]
+    """Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+    `eks.amazonaws.com/role-arn`."""
+
+
+@with_config(STRICT)
+class Snapshots(TypedDict):
+    """Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+    store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store."""
+
+    bucket: str
+    """Bucket the snapshots go to; it must exist."""
+    prefix: NotRequired[str]
+    """Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`."""
+    region: NotRequired[str]
+    """Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's)."""
+    endpoint_url: NotRequired[str]
+    """Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port]."""
+    credentials: NotRequired[S3Credentials]
+    schedule: NotRequired[str]
+    """Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`."""
+    retention: NotRequired[int]
+    """How many of this virtual cluster's snapshots are kept; older ones are deleted after
+    each snapshot (only Tenantry snapshots of this virtual cluster). Default 7."""
+
+
+@with_config(STRICT)
+class RestoreFrom(TypedDict):
+    """Seed a new virtual cluster from a snapshot before its control plane first starts."""
+
+    uri: str
+    """`s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+    `snapshot.tar.gz` or `manifest.json` may be named too)."""
+    overwrite: NotRequired[bool]
+    """Replace a store or a PKI Secret that already exists. Default false: restore refuses."""
+    region: NotRequired[str]
+    endpoint_url: NotRequired[str]
+    credentials_secret: NotRequired[str]
+    """Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+    of the control plane's ServiceAccount."""
+
+
+@with_config(STRICT)
+class Sleep(TypedDict):
+    """Scale the control plane to zero and remove the synced pods from the host after a time
+    without API requests from the tenant; a request through the endpoint, or the
+    `tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+    always-on sleeper Deployment takes the tenant's connections to do this."""
+
+    after_minutes: NotRequired[int]
+    """Minutes without a tenant request before it sleeps. Default 30."""
+    awake_hours: NotRequired[str]
+    """HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+    day). Default: none, sleep whenever idle."""
+    awake_days: NotRequired[list[str]]
+    """Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day."""
+    time_zone: NotRequired[str]
+    """IANA time zone of awake_hours. Default UTC."""
+
+
+@with_config(STRICT)
 class VirtualClusterArgs(TypedDict):
     """Arguments of VirtualCluster."""
 
@@ -150,6 +222,9 @@ class VirtualClusterArgs(TypedDict):
     isolation: NotRequired[Isolation]
     """A VirtualNode's isolation, forced on every synced pod (and allowed by the policy)."""
     images: NotRequired[Images]
+    snapshots: NotRequired[Snapshots]
+    restore_from: NotRequired[RestoreFrom]
+    sleep: NotRequired[Sleep]
     read_kubeconfig: NotRequired[bool]
     """Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
@@ -171,6 +246,10 @@ class VirtualClusterSpec:
     syncer: SyncerConfig
     policy: tenant_policy.TenantPolicySpec | None
     read_kubeconfig: bool
+    snapshots: SnapshotTarget | None = None
+    snapshot_schedule: str = ""
+    snapshot_sa_annotations: dict[str, str] | None = None
+    sleep: SleepTarget | None = None
 
     @property
     def endpoint(self) -> str:
@@ -239,6 +318,9 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         "pod_security_level", policy.pss_enforce if policy else PodSecurityLevel.BASELINE
     )
     images = args.get("images", {})
+    store_type = store.get("type", StoreType.SQLITE)
+    snapshots, schedule, sa_annotations = _snapshots(args.get("snapshots"), store_type)
+    restore = _restore(args.get("restore_from"), store_type)
     syncer = SyncerConfig(
         vcluster=name,
         host_namespace=namespace,
@@ -272,7 +354,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             name=name,
             kubernetes_version=version,
             service_cidr=service_cidr,
-            store=store.get("type", StoreType.SQLITE).value,
+            store=store_type.value,
             api_server_image=images.get("api_server", f"registry.k8s.io/kube-apiserver:{version}"),
             controller_manager_image=images.get(
                 "controller_manager", f"registry.k8s.io/kube-controller-manager:{version}"
@@ -280,6 +362,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             kine_image=images.get("kine", _meta.KINE_IMAGE),
             etcd_image=images.get("etcd", _meta.ETCD_IMAGE),
             syncer_image=images.get("syncer", _meta.tenantry_image("syncer")),
+            restore=restore,
         ),
         store_size=store_size,
         storage_class=storage_class,
@@ -291,7 +374,104 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         syncer=syncer,
         policy=policy,
         read_kubeconfig=args.get("read_kubeconfig", True),
+        snapshots=snapshots,
+        snapshot_schedule=schedule,
+        snapshot_sa_annotations=sa_annotations,
+        sleep=_sleep(args.get("sleep")),
     )
+
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _sleep(args: Sleep | None) -> control_plane.Sleep | None:
+    if args is None:
+        return None
+    minutes = args.get("after_minutes", 30)
+    if minutes < 1:
+        raise FieldError("sleep.after_minutes", f"{minutes} must be at least 1")
+    hours = args.get("awake_hours", "")
+    if hours and (not _HOURS.fullmatch(hours) or hours[:5] == hours[6:]):
+        raise FieldError("sleep.awake_hours", f"{hours!r} is not a range HH:MM-HH:MM")
+    days = tuple(args.get("awake_days", []))
+    for i, day in enumerate(days):
+        if day not in DAYS:
+            raise FieldError(f"sleep.awake_days[{i}]", f"{day!r} is not one of {', '.join(DAYS)}")
+    if days and not hours:
+        raise FieldError("sleep.awake_days", "needs awake_hours")
+    zone = args.get("time_zone", "")
+    if zone:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise FieldError("sleep.time_zone", f"{zone!r} is not an IANA time zone") from e
+    return control_plane.Sleep(minutes * 60, hours, days, zone)
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
+
+
+def _s3(field: str, region: str, endpoint_url: str, secret: str | None) -> control_plane.S3:
+    if region and not _REGION.fullmatch(region):
+        raise FieldError(f"{field}.region", f"{region!r} is not a region name")
+    if endpoint_url and not re.fullmatch(r"https?://[^/\s]+/?", endpoint_url):
+        raise FieldError(f"{field}.endpoint_url", f"{endpoint_url!r} is not http(s)://host[:port]")
+    if secret is not None:
+        validation.dns_label(f"{field}.credentials", secret)
+    return control_plane.S3(region, endpoint_url.rstrip("/"), secret)
+
+
+def _snapshots(
+    args: Snapshots | None, store: StoreType
+) -> tuple[control_plane.Snapshots | None, str, dict[str, str] | None]:
+    if args is None:
+        return None, "", None
+    if store is not StoreType.SQLITE:
+        raise FieldError(
+            "snapshots", "needs store.type sqlite (snapshots of etcd are not supported yet)"
+        )
+    bucket = args["bucket"]
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise FieldError("snapshots.bucket", f"{bucket!r} is not an S3 bucket name")
+    prefix = args.get("prefix", "tenantry")
+    if prefix != prefix.strip("/") or "//" in prefix:
+        raise FieldError("snapshots.prefix", f"{prefix!r} must not start or end with '/'")
+    schedule = args.get("schedule", "0 3 * * *")
+    fields = schedule.split()
+    if not (schedule.startswith("@") or (len(fields) == 5 and all(map(_CRON_FIELD.match, fields)))):
+        raise FieldError("snapshots.schedule", f"{schedule!r} is not a cron schedule")
+    retention = args.get("retention", 7)
+    if retention < 1:
+        raise FieldError("snapshots.retention", f"{retention} must keep at least one snapshot")
+    credentials = args.get("credentials", {})
+    s3 = _s3(
+        "snapshots",
+        args.get("region", ""),
+        args.get("endpoint_url", ""),
+        credentials.get("secret_name"),
+    )
+    annotations = dict(credentials.get("service_account_annotations", {}))
+    return control_plane.Snapshots(bucket, prefix, retention, s3), schedule, annotations
+
+
+def _restore(args: RestoreFrom | None, store: StoreType) -> control_plane.Restore | None:
+    if args is None:
+        return None
+    if store is not StoreType.SQLITE:
+        raise FieldError("restore_from", "needs store.type sqlite")
+    uri = args["uri"]
+    if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+", uri):
+        raise FieldError("restore_from.uri", f"{uri!r} is not s3://<bucket>/<snapshot folder>")
+    s3 = _s3(
+        "restore_from",
+        args.get("region", ""),
+        args.get("endpoint_url", ""),
+        args.get("credentials_secret"),
+    )
+    return control_plane.Restore(uri, args.get("overwrite", False), s3)
 
 
 def _check_exposure(
@@ -477,6 +657,10 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
             },
         )
     )
+    if spec.snapshots is not None:
+        children += _snapshot_children(spec, meta, config_name)
+    if spec.sleep is not None:
+        children += _sleeper_children(spec, meta, config_name)
     children.append(
         Child(
             "statefulset",
@@ -492,12 +676,215 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
     return children
 
 
+def snapshot_labels(spec: VirtualClusterSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "tenantry-snapshot", "app.kubernetes.io/instance": spec.name}
+
+
+def data_claim_name(spec: VirtualClusterSpec) -> str:
+    """The store's PVC: the StatefulSet's `data` claim template for pod 0."""
+    return f"data-{spec.name}-0"
+
+
+def _snapshot_children(spec: VirtualClusterSpec, meta: Any, config_name: str) -> list[Child]:
+    assert spec.snapshots is not None
+    name = f"vc-{spec.name}-snapshot"
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": name,
+        "restartPolicy": "Never",
+        "securityContext": POD_SECURITY,
+        # The store volume is ReadWriteOnce: the job runs on the control plane's node, where
+        # the volume is already attached, and reads the live SQLite database beside kine.
+        "affinity": {
+            "podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "labelSelector": {"matchLabels": app_labels(spec)},
+                        "topologyKey": "kubernetes.io/hostname",
+                    }
+                ]
+            }
+        },
+        "containers": [control_plane.snapshot_container(spec.control_plane, spec.snapshots)],
+        "volumes": [
+            {"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(spec)}},
+            {"name": "scratch", "emptyDir": {}},
+            {"name": "config", "configMap": {"name": config_name}},
+        ],
+    }
+    return [
+        Child(
+            "snapshot-sa",
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": meta(name, annotations=spec.snapshot_sa_annotations or None),
+            },
+        ),
+        Child(
+            "snapshot-role",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta(name),
+                # Only the PKI Secret, only read.
+                "rules": [
+                    {
+                        "apiGroups": [""],
+                        "resources": ["secrets"],
+                        "resourceNames": [spec.syncer.pki_secret],
+                        "verbs": ["get"],
+                    }
+                ],
+            },
+        ),
+        Child(
+            "snapshot-rolebinding",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta(name),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}],
+            },
+            depends_on=("snapshot-sa", "snapshot-role"),
+        ),
+        Child(
+            "snapshot-netpol",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": meta(name),
+                # S3 and the host API, whatever the tenant's default-deny says.
+                "spec": {
+                    "podSelector": {"matchLabels": snapshot_labels(spec)},
+                    "policyTypes": ["Egress"],
+                    "egress": [{}],
+                },
+            },
+        ),
+        Child(
+            "snapshot",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": meta(name),
+                "spec": {
+                    "schedule": spec.snapshot_schedule,
+                    "concurrencyPolicy": "Forbid",
+                    "successfulJobsHistoryLimit": 3,
+                    "failedJobsHistoryLimit": 3,
+                    "jobTemplate": {
+                        "spec": {
+                            "backoffLimit": 2,
+                            "template": {
+                                "metadata": {"labels": snapshot_labels(spec)},
+                                "spec": pod_spec,
+                            },
+                        }
+                    },
+                },
+            },
+            depends_on=("snapshot-rolebinding", "config"),
+        ),
+    ]
+
+
+def sleeper_labels(spec: VirtualClusterSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "tenantry-sleeper", "app.kubernetes.io/instance": spec.name}
+
+
+def _sleeper_children(spec: VirtualClusterSpec, meta: Any, config_name: str) -> list[Child]:
+    assert spec.sleep is not None
+    name = f"vc-{spec.name}-sleeper"
+    upstream = (
+        f"{naming.headless_service_name(spec.name)}.{spec.namespace}.svc:{control_plane.API_PORT}"
+    )
+    container = control_plane.sleeper_container(spec.control_plane, spec.sleep, upstream)
+    return [
+        Child("sleeper-sa", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name)}),
+        Child(
+            "sleeper-role",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta(name),
+                "rules": [
+                    {
+                        "apiGroups": ["apps"],
+                        "resources": ["statefulsets"],
+                        "resourceNames": [spec.name],
+                        "verbs": ["get", "patch"],
+                    },
+                    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "delete"]},
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+                    {
+                        "apiGroups": [""],
+                        "resources": ["configmaps"],
+                        "resourceNames": [f"vc-{spec.name}-sleep"],
+                        "verbs": ["get", "update"],
+                    },
+                ],
+            },
+        ),
+        Child(
+            "sleeper-rolebinding",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta(name),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}],
+            },
+            depends_on=("sleeper-sa", "sleeper-role"),
+        ),
+        Child(
+            "sleeper-netpol",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": meta(name),
+                "spec": {
+                    "podSelector": {"matchLabels": sleeper_labels(spec)},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {"ports": [{"protocol": "TCP", "port": control_plane.SLEEPER_PORT}]}
+                    ],
+                    "egress": [{}],
+                },
+            },
+        ),
+        Child(
+            "sleeper",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": meta(name),
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": sleeper_labels(spec)},
+                    "template": {
+                        "metadata": {"labels": sleeper_labels(spec)},
+                        "spec": {
+                            "serviceAccountName": name,
+                            "securityContext": POD_SECURITY,
+                            "containers": [container],
+                            "volumes": [{"name": "config", "configMap": {"name": config_name}}],
+                        },
+                    },
+                },
+            },
+            depends_on=("sleeper-rolebinding", "config"),
+        ),
+    ]
+
+
 def _services(spec: VirtualClusterSpec, meta: Any) -> list[Child]:
-    selector = app_labels(spec)
+    # With sleep, tenants reach the API server through the always-on sleeper.
+    selector = app_labels(spec) if spec.sleep is None else sleeper_labels(spec)
     port: dict[str, Any] = {
         "name": "https",
         "port": 443,
-        "targetPort": control_plane.API_PORT,
+        "targetPort": control_plane.API_PORT if spec.sleep is None else control_plane.SLEEPER_PORT,
         "protocol": "TCP",
     }
     service_type = "ClusterIP"
@@ -526,7 +913,7 @@ def _services(spec: VirtualClusterSpec, meta: Any) -> list[Child]:
                 "metadata": meta(naming.headless_service_name(spec.name)),
                 "spec": {
                     "clusterIP": "None",
-                    "selector": selector,
+                    "selector": app_labels(spec),
                     "publishNotReadyAddresses": True,
                     "ports": [{"name": "https", "port": 443, "targetPort": control_plane.API_PORT}],
                 },
@@ -569,6 +956,14 @@ def _services(spec: VirtualClusterSpec, meta: Any) -> list[Child]:
     return children
 
 
+POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "fsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def statefulset_spec(
     spec: VirtualClusterSpec, service_account: str, config_name: str
 ) -> dict[str, Any]:
@@ -584,7 +979,9 @@ def statefulset_spec(
         claim["spec"]["storageClassName"] = spec.storage_class
     return {
         "serviceName": naming.headless_service_name(spec.name),
-        "replicas": 1,
+        # With sleep, the sleeper owns the replica count (0 asleep, 1 awake); a create
+        # without it starts one.
+        **({"replicas": 1} if spec.sleep is None else {}),
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": app_labels(spec)},
         "template": {
@@ -593,17 +990,13 @@ def statefulset_spec(
                 "serviceAccountName": service_account,
                 "automountServiceAccountToken": True,
                 "terminationGracePeriodSeconds": 10,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 65532,
-                    "fsGroup": 65532,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": POD_SECURITY,
                 "initContainers": init,
                 "containers": main,
                 "volumes": [
                     {"name": "pki", "emptyDir": {"medium": "Memory"}},
                     {"name": "config", "configMap": {"name": config_name}},
+                    *([{"name": "scratch", "emptyDir": {}}] if spec.control_plane.restore else []),
                 ],
             },
         },

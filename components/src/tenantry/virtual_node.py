@@ -318,17 +318,23 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
 # --- rendering ---
 
 AGENT_CONFIG_DIR = "/etc/tenantry"
-# (volume, host path, hostPath type): the only host paths the agent sees.
-HOST_MOUNTS: list[tuple[str, str, str]] = [
+HOST_ROOT = "/host"
+"""Where the agent sees the host's binary directories (read-only), to find the runtime's."""
+# (volume, host path, hostPath type, read-only): the only host paths the agent sees.
+HOST_MOUNTS: list[tuple[str, str, str, bool]] = [
     # The runtime handler is installed here, as a drop-in or a marked edit.
-    ("containerd-config", "/etc/containerd", "Directory"),
+    ("containerd-config", "/etc/containerd", "Directory", False),
     # containerd is restarted through host systemd's private D-Bus socket.
-    ("systemd-private", "/run/systemd/private", "Socket"),
+    ("systemd-private", "/run/systemd/private", "Socket", False),
     # The handler is confirmed through CRI before the node is labelled ready.
-    ("containerd-socket", "/run/containerd/containerd.sock", "Socket"),
+    ("containerd-socket", "/run/containerd/containerd.sock", "Socket", False),
     # Tenant io.max/io.weight are written to pod cgroups.
-    ("cgroup", "/sys/fs/cgroup", "Directory"),
+    ("cgroup", "/sys/fs/cgroup", "Directory", False),
+    # Preflight looks for the runtime's binaries (runsc, kata, sysbox) here; read-only.
+    ("host-usr", "/usr", "Directory", True),
+    ("host-opt", "/opt", "Directory", True),
 ]
+DEFAULT_PID_FILE = "/run/containerd/containerd.pid"
 
 
 def render(spec: VirtualNodeSpec) -> list[Child]:
@@ -373,6 +379,9 @@ def render(spec: VirtualNodeSpec) -> list[Child]:
                     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
                     {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
                     {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+                    # On SIGTERM: does its DaemonSet still select this node? Only if not,
+                    # the agent uninstalls.
+                    {"apiGroups": ["apps"], "resources": ["daemonsets"], "verbs": ["get"]},
                 ],
             },
         ),
@@ -415,10 +424,22 @@ def render(spec: VirtualNodeSpec) -> list[Child]:
 
 
 def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str]) -> dict[str, Any]:
-    mounts = [{"name": "config", "mountPath": AGENT_CONFIG_DIR, "readOnly": True}]
+    mounts: list[dict[str, Any]] = [
+        {"name": "config", "mountPath": AGENT_CONFIG_DIR, "readOnly": True}
+    ]
     volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": agent}}]
-    for volume, path, path_type in HOST_MOUNTS:
-        mounts.append({"name": volume, "mountPath": path})
+    host_mounts = list(HOST_MOUNTS)
+    signal_restart = spec.agent_config is not None and (
+        spec.agent_config.restart_strategy == "signal"
+    )
+    if signal_restart:
+        # Without systemd the agent signals containerd by the pid in this file.
+        host_mounts.append(("containerd-pid", DEFAULT_PID_FILE, "File", True))
+    for volume, path, path_type, read_only in host_mounts:
+        at = f"{HOST_ROOT}{path}" if volume.startswith("host-") else path
+        mounts.append(
+            {"name": volume, "mountPath": at, **({"readOnly": True} if read_only else {})}
+        )
         volumes.append({"name": volume, "hostPath": {"path": path, "type": path_type}})
     return {
         "selector": {"matchLabels": selector},
@@ -427,6 +448,8 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
             "metadata": {"labels": selector},
             "spec": {
                 "serviceAccountName": agent,
+                # Only the signal restart needs to see host processes (containerd's pid).
+                **({"hostPID": True} if signal_restart else {}),
                 "nodeSelector": dict(spec.agent_node_selector),
                 "tolerations": list(spec.agent_tolerations),
                 "priorityClassName": "system-node-critical",
@@ -436,12 +459,21 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
                     {
                         "name": "agent",
                         "image": spec.agent_image,
-                        "args": ["run", "--config", f"{AGENT_CONFIG_DIR}/{CONFIG_KEY}"],
+                        "args": [
+                            "run",
+                            "--config",
+                            f"{AGENT_CONFIG_DIR}/{CONFIG_KEY}",
+                            f"--host-root={HOST_ROOT}",
+                        ],
                         "env": [
                             {
                                 "name": "NODE_NAME",
                                 "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
-                            }
+                            },
+                            {
+                                "name": "TENANTRY_DAEMONSET",
+                                "value": f"{spec.agent_namespace}/{agent}",
+                            },
                         ],
                         "volumeMounts": mounts,
                         "resources": {

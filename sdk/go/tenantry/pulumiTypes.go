@@ -2038,6 +2038,880 @@ func (o QuotaPtrOutput) Hard() pulumi.StringMapOutput {
 	}).(pulumi.StringMapOutput)
 }
 
+// Seed a new virtual cluster from a snapshot before its control plane first starts.
+type RestoreFrom struct {
+	// Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+	//     of the control plane's ServiceAccount.
+	CredentialsSecret *string `pulumi:"credentialsSecret"`
+	EndpointUrl       *string `pulumi:"endpointUrl"`
+	// Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+	Overwrite *bool   `pulumi:"overwrite"`
+	Region    *string `pulumi:"region"`
+	// `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+	//     `snapshot.tar.gz` or `manifest.json` may be named too).
+	Uri string `pulumi:"uri"`
+}
+
+// RestoreFromInput is an input type that accepts RestoreFromArgs and RestoreFromOutput values.
+// You can construct a concrete instance of `RestoreFromInput` via:
+//
+//	RestoreFromArgs{...}
+type RestoreFromInput interface {
+	pulumi.Input
+
+	ToRestoreFromOutput() RestoreFromOutput
+	ToRestoreFromOutputWithContext(context.Context) RestoreFromOutput
+}
+
+// Seed a new virtual cluster from a snapshot before its control plane first starts.
+type RestoreFromArgs struct {
+	// Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+	//     of the control plane's ServiceAccount.
+	CredentialsSecret *string `pulumi:"credentialsSecret"`
+	EndpointUrl       *string `pulumi:"endpointUrl"`
+	// Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+	Overwrite *bool   `pulumi:"overwrite"`
+	Region    *string `pulumi:"region"`
+	// `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+	//     `snapshot.tar.gz` or `manifest.json` may be named too).
+	Uri string `pulumi:"uri"`
+}
+
+func (RestoreFromArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*RestoreFrom)(nil)).Elem()
+}
+
+func (i RestoreFromArgs) ToRestoreFromOutput() RestoreFromOutput {
+	return i.ToRestoreFromOutputWithContext(context.Background())
+}
+
+func (i RestoreFromArgs) ToRestoreFromOutputWithContext(ctx context.Context) RestoreFromOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RestoreFromOutput)
+}
+
+func (i RestoreFromArgs) ToRestoreFromPtrOutput() RestoreFromPtrOutput {
+	return i.ToRestoreFromPtrOutputWithContext(context.Background())
+}
+
+func (i RestoreFromArgs) ToRestoreFromPtrOutputWithContext(ctx context.Context) RestoreFromPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RestoreFromOutput).ToRestoreFromPtrOutputWithContext(ctx)
+}
+
+// RestoreFromPtrInput is an input type that accepts RestoreFromArgs, RestoreFromPtr and RestoreFromPtrOutput values.
+// You can construct a concrete instance of `RestoreFromPtrInput` via:
+//
+//	        RestoreFromArgs{...}
+//
+//	or:
+//
+//	        nil
+type RestoreFromPtrInput interface {
+	pulumi.Input
+
+	ToRestoreFromPtrOutput() RestoreFromPtrOutput
+	ToRestoreFromPtrOutputWithContext(context.Context) RestoreFromPtrOutput
+}
+
+type restoreFromPtrType RestoreFromArgs
+
+func RestoreFromPtr(v *RestoreFromArgs) RestoreFromPtrInput {
+	return (*restoreFromPtrType)(v)
+}
+
+func (*restoreFromPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**RestoreFrom)(nil)).Elem()
+}
+
+func (i *restoreFromPtrType) ToRestoreFromPtrOutput() RestoreFromPtrOutput {
+	return i.ToRestoreFromPtrOutputWithContext(context.Background())
+}
+
+func (i *restoreFromPtrType) ToRestoreFromPtrOutputWithContext(ctx context.Context) RestoreFromPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RestoreFromPtrOutput)
+}
+
+// Seed a new virtual cluster from a snapshot before its control plane first starts.
+type RestoreFromOutput struct{ *pulumi.OutputState }
+
+func (RestoreFromOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*RestoreFrom)(nil)).Elem()
+}
+
+func (o RestoreFromOutput) ToRestoreFromOutput() RestoreFromOutput {
+	return o
+}
+
+func (o RestoreFromOutput) ToRestoreFromOutputWithContext(ctx context.Context) RestoreFromOutput {
+	return o
+}
+
+func (o RestoreFromOutput) ToRestoreFromPtrOutput() RestoreFromPtrOutput {
+	return o.ToRestoreFromPtrOutputWithContext(context.Background())
+}
+
+func (o RestoreFromOutput) ToRestoreFromPtrOutputWithContext(ctx context.Context) RestoreFromPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v RestoreFrom) *RestoreFrom {
+		return &v
+	}).(RestoreFromPtrOutput)
+}
+
+// Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+//
+//	of the control plane's ServiceAccount.
+func (o RestoreFromOutput) CredentialsSecret() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RestoreFrom) *string { return v.CredentialsSecret }).(pulumi.StringPtrOutput)
+}
+
+func (o RestoreFromOutput) EndpointUrl() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RestoreFrom) *string { return v.EndpointUrl }).(pulumi.StringPtrOutput)
+}
+
+// Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+func (o RestoreFromOutput) Overwrite() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v RestoreFrom) *bool { return v.Overwrite }).(pulumi.BoolPtrOutput)
+}
+
+func (o RestoreFromOutput) Region() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RestoreFrom) *string { return v.Region }).(pulumi.StringPtrOutput)
+}
+
+// `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+//
+//	`snapshot.tar.gz` or `manifest.json` may be named too).
+func (o RestoreFromOutput) Uri() pulumi.StringOutput {
+	return o.ApplyT(func(v RestoreFrom) string { return v.Uri }).(pulumi.StringOutput)
+}
+
+type RestoreFromPtrOutput struct{ *pulumi.OutputState }
+
+func (RestoreFromPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**RestoreFrom)(nil)).Elem()
+}
+
+func (o RestoreFromPtrOutput) ToRestoreFromPtrOutput() RestoreFromPtrOutput {
+	return o
+}
+
+func (o RestoreFromPtrOutput) ToRestoreFromPtrOutputWithContext(ctx context.Context) RestoreFromPtrOutput {
+	return o
+}
+
+func (o RestoreFromPtrOutput) Elem() RestoreFromOutput {
+	return o.ApplyT(func(v *RestoreFrom) RestoreFrom {
+		if v != nil {
+			return *v
+		}
+		var ret RestoreFrom
+		return ret
+	}).(RestoreFromOutput)
+}
+
+// Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+//
+//	of the control plane's ServiceAccount.
+func (o RestoreFromPtrOutput) CredentialsSecret() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RestoreFrom) *string {
+		if v == nil {
+			return nil
+		}
+		return v.CredentialsSecret
+	}).(pulumi.StringPtrOutput)
+}
+
+func (o RestoreFromPtrOutput) EndpointUrl() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RestoreFrom) *string {
+		if v == nil {
+			return nil
+		}
+		return v.EndpointUrl
+	}).(pulumi.StringPtrOutput)
+}
+
+// Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+func (o RestoreFromPtrOutput) Overwrite() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *RestoreFrom) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.Overwrite
+	}).(pulumi.BoolPtrOutput)
+}
+
+func (o RestoreFromPtrOutput) Region() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RestoreFrom) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Region
+	}).(pulumi.StringPtrOutput)
+}
+
+// `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+//
+//	`snapshot.tar.gz` or `manifest.json` may be named too).
+func (o RestoreFromPtrOutput) Uri() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RestoreFrom) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Uri
+	}).(pulumi.StringPtrOutput)
+}
+
+// How the syncer image authenticates to S3. Leave both out to use the default credential
+//
+//	chain (EKS Pod Identity, the node's role).
+type S3Credentials struct {
+	// Secret in the host namespace whose keys become environment variables:
+	//     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+	SecretName *string `pulumi:"secretName"`
+	// Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+	//     `eks.amazonaws.com/role-arn`.
+	ServiceAccountAnnotations map[string]string `pulumi:"serviceAccountAnnotations"`
+}
+
+// S3CredentialsInput is an input type that accepts S3CredentialsArgs and S3CredentialsOutput values.
+// You can construct a concrete instance of `S3CredentialsInput` via:
+//
+//	S3CredentialsArgs{...}
+type S3CredentialsInput interface {
+	pulumi.Input
+
+	ToS3CredentialsOutput() S3CredentialsOutput
+	ToS3CredentialsOutputWithContext(context.Context) S3CredentialsOutput
+}
+
+// How the syncer image authenticates to S3. Leave both out to use the default credential
+//
+//	chain (EKS Pod Identity, the node's role).
+type S3CredentialsArgs struct {
+	// Secret in the host namespace whose keys become environment variables:
+	//     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+	SecretName *string `pulumi:"secretName"`
+	// Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+	//     `eks.amazonaws.com/role-arn`.
+	ServiceAccountAnnotations map[string]string `pulumi:"serviceAccountAnnotations"`
+}
+
+func (S3CredentialsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*S3Credentials)(nil)).Elem()
+}
+
+func (i S3CredentialsArgs) ToS3CredentialsOutput() S3CredentialsOutput {
+	return i.ToS3CredentialsOutputWithContext(context.Background())
+}
+
+func (i S3CredentialsArgs) ToS3CredentialsOutputWithContext(ctx context.Context) S3CredentialsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(S3CredentialsOutput)
+}
+
+func (i S3CredentialsArgs) ToS3CredentialsPtrOutput() S3CredentialsPtrOutput {
+	return i.ToS3CredentialsPtrOutputWithContext(context.Background())
+}
+
+func (i S3CredentialsArgs) ToS3CredentialsPtrOutputWithContext(ctx context.Context) S3CredentialsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(S3CredentialsOutput).ToS3CredentialsPtrOutputWithContext(ctx)
+}
+
+// S3CredentialsPtrInput is an input type that accepts S3CredentialsArgs, S3CredentialsPtr and S3CredentialsPtrOutput values.
+// You can construct a concrete instance of `S3CredentialsPtrInput` via:
+//
+//	        S3CredentialsArgs{...}
+//
+//	or:
+//
+//	        nil
+type S3CredentialsPtrInput interface {
+	pulumi.Input
+
+	ToS3CredentialsPtrOutput() S3CredentialsPtrOutput
+	ToS3CredentialsPtrOutputWithContext(context.Context) S3CredentialsPtrOutput
+}
+
+type s3credentialsPtrType S3CredentialsArgs
+
+func S3CredentialsPtr(v *S3CredentialsArgs) S3CredentialsPtrInput {
+	return (*s3credentialsPtrType)(v)
+}
+
+func (*s3credentialsPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**S3Credentials)(nil)).Elem()
+}
+
+func (i *s3credentialsPtrType) ToS3CredentialsPtrOutput() S3CredentialsPtrOutput {
+	return i.ToS3CredentialsPtrOutputWithContext(context.Background())
+}
+
+func (i *s3credentialsPtrType) ToS3CredentialsPtrOutputWithContext(ctx context.Context) S3CredentialsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(S3CredentialsPtrOutput)
+}
+
+// How the syncer image authenticates to S3. Leave both out to use the default credential
+//
+//	chain (EKS Pod Identity, the node's role).
+type S3CredentialsOutput struct{ *pulumi.OutputState }
+
+func (S3CredentialsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*S3Credentials)(nil)).Elem()
+}
+
+func (o S3CredentialsOutput) ToS3CredentialsOutput() S3CredentialsOutput {
+	return o
+}
+
+func (o S3CredentialsOutput) ToS3CredentialsOutputWithContext(ctx context.Context) S3CredentialsOutput {
+	return o
+}
+
+func (o S3CredentialsOutput) ToS3CredentialsPtrOutput() S3CredentialsPtrOutput {
+	return o.ToS3CredentialsPtrOutputWithContext(context.Background())
+}
+
+func (o S3CredentialsOutput) ToS3CredentialsPtrOutputWithContext(ctx context.Context) S3CredentialsPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v S3Credentials) *S3Credentials {
+		return &v
+	}).(S3CredentialsPtrOutput)
+}
+
+// Secret in the host namespace whose keys become environment variables:
+//
+//	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+func (o S3CredentialsOutput) SecretName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v S3Credentials) *string { return v.SecretName }).(pulumi.StringPtrOutput)
+}
+
+// Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+//
+//	`eks.amazonaws.com/role-arn`.
+func (o S3CredentialsOutput) ServiceAccountAnnotations() pulumi.StringMapOutput {
+	return o.ApplyT(func(v S3Credentials) map[string]string { return v.ServiceAccountAnnotations }).(pulumi.StringMapOutput)
+}
+
+type S3CredentialsPtrOutput struct{ *pulumi.OutputState }
+
+func (S3CredentialsPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**S3Credentials)(nil)).Elem()
+}
+
+func (o S3CredentialsPtrOutput) ToS3CredentialsPtrOutput() S3CredentialsPtrOutput {
+	return o
+}
+
+func (o S3CredentialsPtrOutput) ToS3CredentialsPtrOutputWithContext(ctx context.Context) S3CredentialsPtrOutput {
+	return o
+}
+
+func (o S3CredentialsPtrOutput) Elem() S3CredentialsOutput {
+	return o.ApplyT(func(v *S3Credentials) S3Credentials {
+		if v != nil {
+			return *v
+		}
+		var ret S3Credentials
+		return ret
+	}).(S3CredentialsOutput)
+}
+
+// Secret in the host namespace whose keys become environment variables:
+//
+//	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+func (o S3CredentialsPtrOutput) SecretName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *S3Credentials) *string {
+		if v == nil {
+			return nil
+		}
+		return v.SecretName
+	}).(pulumi.StringPtrOutput)
+}
+
+// Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+//
+//	`eks.amazonaws.com/role-arn`.
+func (o S3CredentialsPtrOutput) ServiceAccountAnnotations() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *S3Credentials) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.ServiceAccountAnnotations
+	}).(pulumi.StringMapOutput)
+}
+
+// Scale the control plane to zero and remove the synced pods from the host after a time
+//
+//	without API requests from the tenant; a request through the endpoint, or the
+//	`tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+//	always-on sleeper Deployment takes the tenant's connections to do this.
+type Sleep struct {
+	// Minutes without a tenant request before it sleeps. Default 30.
+	AfterMinutes *int `pulumi:"afterMinutes"`
+	// Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+	AwakeDays []string `pulumi:"awakeDays"`
+	// HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+	//     day). Default: none, sleep whenever idle.
+	AwakeHours *string `pulumi:"awakeHours"`
+	// IANA time zone of awake_hours. Default UTC.
+	TimeZone *string `pulumi:"timeZone"`
+}
+
+// SleepInput is an input type that accepts SleepArgs and SleepOutput values.
+// You can construct a concrete instance of `SleepInput` via:
+//
+//	SleepArgs{...}
+type SleepInput interface {
+	pulumi.Input
+
+	ToSleepOutput() SleepOutput
+	ToSleepOutputWithContext(context.Context) SleepOutput
+}
+
+// Scale the control plane to zero and remove the synced pods from the host after a time
+//
+//	without API requests from the tenant; a request through the endpoint, or the
+//	`tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+//	always-on sleeper Deployment takes the tenant's connections to do this.
+type SleepArgs struct {
+	// Minutes without a tenant request before it sleeps. Default 30.
+	AfterMinutes *int `pulumi:"afterMinutes"`
+	// Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+	AwakeDays []string `pulumi:"awakeDays"`
+	// HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+	//     day). Default: none, sleep whenever idle.
+	AwakeHours *string `pulumi:"awakeHours"`
+	// IANA time zone of awake_hours. Default UTC.
+	TimeZone *string `pulumi:"timeZone"`
+}
+
+func (SleepArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Sleep)(nil)).Elem()
+}
+
+func (i SleepArgs) ToSleepOutput() SleepOutput {
+	return i.ToSleepOutputWithContext(context.Background())
+}
+
+func (i SleepArgs) ToSleepOutputWithContext(ctx context.Context) SleepOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SleepOutput)
+}
+
+func (i SleepArgs) ToSleepPtrOutput() SleepPtrOutput {
+	return i.ToSleepPtrOutputWithContext(context.Background())
+}
+
+func (i SleepArgs) ToSleepPtrOutputWithContext(ctx context.Context) SleepPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SleepOutput).ToSleepPtrOutputWithContext(ctx)
+}
+
+// SleepPtrInput is an input type that accepts SleepArgs, SleepPtr and SleepPtrOutput values.
+// You can construct a concrete instance of `SleepPtrInput` via:
+//
+//	        SleepArgs{...}
+//
+//	or:
+//
+//	        nil
+type SleepPtrInput interface {
+	pulumi.Input
+
+	ToSleepPtrOutput() SleepPtrOutput
+	ToSleepPtrOutputWithContext(context.Context) SleepPtrOutput
+}
+
+type sleepPtrType SleepArgs
+
+func SleepPtr(v *SleepArgs) SleepPtrInput {
+	return (*sleepPtrType)(v)
+}
+
+func (*sleepPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**Sleep)(nil)).Elem()
+}
+
+func (i *sleepPtrType) ToSleepPtrOutput() SleepPtrOutput {
+	return i.ToSleepPtrOutputWithContext(context.Background())
+}
+
+func (i *sleepPtrType) ToSleepPtrOutputWithContext(ctx context.Context) SleepPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SleepPtrOutput)
+}
+
+// Scale the control plane to zero and remove the synced pods from the host after a time
+//
+//	without API requests from the tenant; a request through the endpoint, or the
+//	`tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+//	always-on sleeper Deployment takes the tenant's connections to do this.
+type SleepOutput struct{ *pulumi.OutputState }
+
+func (SleepOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Sleep)(nil)).Elem()
+}
+
+func (o SleepOutput) ToSleepOutput() SleepOutput {
+	return o
+}
+
+func (o SleepOutput) ToSleepOutputWithContext(ctx context.Context) SleepOutput {
+	return o
+}
+
+func (o SleepOutput) ToSleepPtrOutput() SleepPtrOutput {
+	return o.ToSleepPtrOutputWithContext(context.Background())
+}
+
+func (o SleepOutput) ToSleepPtrOutputWithContext(ctx context.Context) SleepPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Sleep) *Sleep {
+		return &v
+	}).(SleepPtrOutput)
+}
+
+// Minutes without a tenant request before it sleeps. Default 30.
+func (o SleepOutput) AfterMinutes() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v Sleep) *int { return v.AfterMinutes }).(pulumi.IntPtrOutput)
+}
+
+// Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+func (o SleepOutput) AwakeDays() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Sleep) []string { return v.AwakeDays }).(pulumi.StringArrayOutput)
+}
+
+// HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+//
+//	day). Default: none, sleep whenever idle.
+func (o SleepOutput) AwakeHours() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Sleep) *string { return v.AwakeHours }).(pulumi.StringPtrOutput)
+}
+
+// IANA time zone of awake_hours. Default UTC.
+func (o SleepOutput) TimeZone() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Sleep) *string { return v.TimeZone }).(pulumi.StringPtrOutput)
+}
+
+type SleepPtrOutput struct{ *pulumi.OutputState }
+
+func (SleepPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Sleep)(nil)).Elem()
+}
+
+func (o SleepPtrOutput) ToSleepPtrOutput() SleepPtrOutput {
+	return o
+}
+
+func (o SleepPtrOutput) ToSleepPtrOutputWithContext(ctx context.Context) SleepPtrOutput {
+	return o
+}
+
+func (o SleepPtrOutput) Elem() SleepOutput {
+	return o.ApplyT(func(v *Sleep) Sleep {
+		if v != nil {
+			return *v
+		}
+		var ret Sleep
+		return ret
+	}).(SleepOutput)
+}
+
+// Minutes without a tenant request before it sleeps. Default 30.
+func (o SleepPtrOutput) AfterMinutes() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *Sleep) *int {
+		if v == nil {
+			return nil
+		}
+		return v.AfterMinutes
+	}).(pulumi.IntPtrOutput)
+}
+
+// Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+func (o SleepPtrOutput) AwakeDays() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *Sleep) []string {
+		if v == nil {
+			return nil
+		}
+		return v.AwakeDays
+	}).(pulumi.StringArrayOutput)
+}
+
+// HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+//
+//	day). Default: none, sleep whenever idle.
+func (o SleepPtrOutput) AwakeHours() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Sleep) *string {
+		if v == nil {
+			return nil
+		}
+		return v.AwakeHours
+	}).(pulumi.StringPtrOutput)
+}
+
+// IANA time zone of awake_hours. Default UTC.
+func (o SleepPtrOutput) TimeZone() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Sleep) *string {
+		if v == nil {
+			return nil
+		}
+		return v.TimeZone
+	}).(pulumi.StringPtrOutput)
+}
+
+// Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+//
+//	store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store.
+type Snapshots struct {
+	// Bucket the snapshots go to; it must exist.
+	Bucket      string         `pulumi:"bucket"`
+	Credentials *S3Credentials `pulumi:"credentials"`
+	// Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+	EndpointUrl *string `pulumi:"endpointUrl"`
+	// Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+	Prefix *string `pulumi:"prefix"`
+	// Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+	Region *string `pulumi:"region"`
+	// How many of this virtual cluster's snapshots are kept; older ones are deleted after
+	//     each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+	Retention *int `pulumi:"retention"`
+	// Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+	Schedule *string `pulumi:"schedule"`
+}
+
+// SnapshotsInput is an input type that accepts SnapshotsArgs and SnapshotsOutput values.
+// You can construct a concrete instance of `SnapshotsInput` via:
+//
+//	SnapshotsArgs{...}
+type SnapshotsInput interface {
+	pulumi.Input
+
+	ToSnapshotsOutput() SnapshotsOutput
+	ToSnapshotsOutputWithContext(context.Context) SnapshotsOutput
+}
+
+// Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+//
+//	store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store.
+type SnapshotsArgs struct {
+	// Bucket the snapshots go to; it must exist.
+	Bucket      string             `pulumi:"bucket"`
+	Credentials *S3CredentialsArgs `pulumi:"credentials"`
+	// Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+	EndpointUrl *string `pulumi:"endpointUrl"`
+	// Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+	Prefix *string `pulumi:"prefix"`
+	// Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+	Region *string `pulumi:"region"`
+	// How many of this virtual cluster's snapshots are kept; older ones are deleted after
+	//     each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+	Retention *int `pulumi:"retention"`
+	// Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+	Schedule *string `pulumi:"schedule"`
+}
+
+func (SnapshotsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Snapshots)(nil)).Elem()
+}
+
+func (i SnapshotsArgs) ToSnapshotsOutput() SnapshotsOutput {
+	return i.ToSnapshotsOutputWithContext(context.Background())
+}
+
+func (i SnapshotsArgs) ToSnapshotsOutputWithContext(ctx context.Context) SnapshotsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SnapshotsOutput)
+}
+
+func (i SnapshotsArgs) ToSnapshotsPtrOutput() SnapshotsPtrOutput {
+	return i.ToSnapshotsPtrOutputWithContext(context.Background())
+}
+
+func (i SnapshotsArgs) ToSnapshotsPtrOutputWithContext(ctx context.Context) SnapshotsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SnapshotsOutput).ToSnapshotsPtrOutputWithContext(ctx)
+}
+
+// SnapshotsPtrInput is an input type that accepts SnapshotsArgs, SnapshotsPtr and SnapshotsPtrOutput values.
+// You can construct a concrete instance of `SnapshotsPtrInput` via:
+//
+//	        SnapshotsArgs{...}
+//
+//	or:
+//
+//	        nil
+type SnapshotsPtrInput interface {
+	pulumi.Input
+
+	ToSnapshotsPtrOutput() SnapshotsPtrOutput
+	ToSnapshotsPtrOutputWithContext(context.Context) SnapshotsPtrOutput
+}
+
+type snapshotsPtrType SnapshotsArgs
+
+func SnapshotsPtr(v *SnapshotsArgs) SnapshotsPtrInput {
+	return (*snapshotsPtrType)(v)
+}
+
+func (*snapshotsPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**Snapshots)(nil)).Elem()
+}
+
+func (i *snapshotsPtrType) ToSnapshotsPtrOutput() SnapshotsPtrOutput {
+	return i.ToSnapshotsPtrOutputWithContext(context.Background())
+}
+
+func (i *snapshotsPtrType) ToSnapshotsPtrOutputWithContext(ctx context.Context) SnapshotsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SnapshotsPtrOutput)
+}
+
+// Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+//
+//	store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store.
+type SnapshotsOutput struct{ *pulumi.OutputState }
+
+func (SnapshotsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Snapshots)(nil)).Elem()
+}
+
+func (o SnapshotsOutput) ToSnapshotsOutput() SnapshotsOutput {
+	return o
+}
+
+func (o SnapshotsOutput) ToSnapshotsOutputWithContext(ctx context.Context) SnapshotsOutput {
+	return o
+}
+
+func (o SnapshotsOutput) ToSnapshotsPtrOutput() SnapshotsPtrOutput {
+	return o.ToSnapshotsPtrOutputWithContext(context.Background())
+}
+
+func (o SnapshotsOutput) ToSnapshotsPtrOutputWithContext(ctx context.Context) SnapshotsPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Snapshots) *Snapshots {
+		return &v
+	}).(SnapshotsPtrOutput)
+}
+
+// Bucket the snapshots go to; it must exist.
+func (o SnapshotsOutput) Bucket() pulumi.StringOutput {
+	return o.ApplyT(func(v Snapshots) string { return v.Bucket }).(pulumi.StringOutput)
+}
+
+func (o SnapshotsOutput) Credentials() S3CredentialsPtrOutput {
+	return o.ApplyT(func(v Snapshots) *S3Credentials { return v.Credentials }).(S3CredentialsPtrOutput)
+}
+
+// Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+func (o SnapshotsOutput) EndpointUrl() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Snapshots) *string { return v.EndpointUrl }).(pulumi.StringPtrOutput)
+}
+
+// Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+func (o SnapshotsOutput) Prefix() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Snapshots) *string { return v.Prefix }).(pulumi.StringPtrOutput)
+}
+
+// Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+func (o SnapshotsOutput) Region() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Snapshots) *string { return v.Region }).(pulumi.StringPtrOutput)
+}
+
+// How many of this virtual cluster's snapshots are kept; older ones are deleted after
+//
+//	each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+func (o SnapshotsOutput) Retention() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v Snapshots) *int { return v.Retention }).(pulumi.IntPtrOutput)
+}
+
+// Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+func (o SnapshotsOutput) Schedule() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Snapshots) *string { return v.Schedule }).(pulumi.StringPtrOutput)
+}
+
+type SnapshotsPtrOutput struct{ *pulumi.OutputState }
+
+func (SnapshotsPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Snapshots)(nil)).Elem()
+}
+
+func (o SnapshotsPtrOutput) ToSnapshotsPtrOutput() SnapshotsPtrOutput {
+	return o
+}
+
+func (o SnapshotsPtrOutput) ToSnapshotsPtrOutputWithContext(ctx context.Context) SnapshotsPtrOutput {
+	return o
+}
+
+func (o SnapshotsPtrOutput) Elem() SnapshotsOutput {
+	return o.ApplyT(func(v *Snapshots) Snapshots {
+		if v != nil {
+			return *v
+		}
+		var ret Snapshots
+		return ret
+	}).(SnapshotsOutput)
+}
+
+// Bucket the snapshots go to; it must exist.
+func (o SnapshotsPtrOutput) Bucket() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Bucket
+	}).(pulumi.StringPtrOutput)
+}
+
+func (o SnapshotsPtrOutput) Credentials() S3CredentialsPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *S3Credentials {
+		if v == nil {
+			return nil
+		}
+		return v.Credentials
+	}).(S3CredentialsPtrOutput)
+}
+
+// Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+func (o SnapshotsPtrOutput) EndpointUrl() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *string {
+		if v == nil {
+			return nil
+		}
+		return v.EndpointUrl
+	}).(pulumi.StringPtrOutput)
+}
+
+// Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+func (o SnapshotsPtrOutput) Prefix() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Prefix
+	}).(pulumi.StringPtrOutput)
+}
+
+// Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+func (o SnapshotsPtrOutput) Region() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Region
+	}).(pulumi.StringPtrOutput)
+}
+
+// How many of this virtual cluster's snapshots are kept; older ones are deleted after
+//
+//	each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+func (o SnapshotsPtrOutput) Retention() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *int {
+		if v == nil {
+			return nil
+		}
+		return v.Retention
+	}).(pulumi.IntPtrOutput)
+}
+
+// Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+func (o SnapshotsPtrOutput) Schedule() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Snapshots) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Schedule
+	}).(pulumi.StringPtrOutput)
+}
+
 // The control plane's store.
 type Store struct {
 	// Size of the store's volume. Default 5Gi.
@@ -2989,6 +3863,14 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*PodSecurityPtrInput)(nil)).Elem(), PodSecurityArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuotaInput)(nil)).Elem(), QuotaArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuotaPtrInput)(nil)).Elem(), QuotaArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RestoreFromInput)(nil)).Elem(), RestoreFromArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RestoreFromPtrInput)(nil)).Elem(), RestoreFromArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*S3CredentialsInput)(nil)).Elem(), S3CredentialsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*S3CredentialsPtrInput)(nil)).Elem(), S3CredentialsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SleepInput)(nil)).Elem(), SleepArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SleepPtrInput)(nil)).Elem(), SleepArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SnapshotsInput)(nil)).Elem(), SnapshotsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SnapshotsPtrInput)(nil)).Elem(), SnapshotsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*StoreInput)(nil)).Elem(), StoreArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*StorePtrInput)(nil)).Elem(), StoreArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SyncInput)(nil)).Elem(), SyncArgs{})
@@ -3017,6 +3899,14 @@ func init() {
 	pulumi.RegisterOutputType(PodSecurityPtrOutput{})
 	pulumi.RegisterOutputType(QuotaOutput{})
 	pulumi.RegisterOutputType(QuotaPtrOutput{})
+	pulumi.RegisterOutputType(RestoreFromOutput{})
+	pulumi.RegisterOutputType(RestoreFromPtrOutput{})
+	pulumi.RegisterOutputType(S3CredentialsOutput{})
+	pulumi.RegisterOutputType(S3CredentialsPtrOutput{})
+	pulumi.RegisterOutputType(SleepOutput{})
+	pulumi.RegisterOutputType(SleepPtrOutput{})
+	pulumi.RegisterOutputType(SnapshotsOutput{})
+	pulumi.RegisterOutputType(SnapshotsPtrOutput{})
 	pulumi.RegisterOutputType(StoreOutput{})
 	pulumi.RegisterOutputType(StorePtrOutput{})
 	pulumi.RegisterOutputType(SyncOutput{})

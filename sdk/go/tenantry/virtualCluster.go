@@ -67,11 +67,14 @@ type virtualClusterArgs struct {
 	// Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
 	//     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
 	//     control plane's pods only pretend to run, such as clusters of simulated nodes.
-	ReadKubeconfig *bool `pulumi:"readKubeconfig"`
+	ReadKubeconfig *bool        `pulumi:"readKubeconfig"`
+	RestoreFrom    *RestoreFrom `pulumi:"restoreFrom"`
 	// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
-	ServiceCidr *string `pulumi:"serviceCidr"`
-	Store       *Store  `pulumi:"store"`
-	Sync        *Sync   `pulumi:"sync"`
+	ServiceCidr *string    `pulumi:"serviceCidr"`
+	Sleep       *Sleep     `pulumi:"sleep"`
+	Snapshots   *Snapshots `pulumi:"snapshots"`
+	Store       *Store     `pulumi:"store"`
+	Sync        *Sync      `pulumi:"sync"`
 }
 
 // The set of arguments for constructing a VirtualCluster resource.
@@ -96,8 +99,11 @@ type VirtualClusterArgs struct {
 	//     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
 	//     control plane's pods only pretend to run, such as clusters of simulated nodes.
 	ReadKubeconfig *bool
+	RestoreFrom    *RestoreFromArgs
 	// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
 	ServiceCidr *string
+	Sleep       *SleepArgs
+	Snapshots   *SnapshotsArgs
 	Store       *StoreArgs
 	Sync        *SyncArgs
 }

@@ -220,6 +220,104 @@ export interface QuotaArgs {
 }
 
 /**
+ * Seed a new virtual cluster from a snapshot before its control plane first starts.
+ */
+export interface RestoreFromArgs {
+    /**
+     * Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+     *     of the control plane's ServiceAccount.
+     */
+    credentialsSecret?: string;
+    endpointUrl?: string;
+    /**
+     * Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+     */
+    overwrite?: boolean;
+    region?: string;
+    /**
+     * `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+     *     `snapshot.tar.gz` or `manifest.json` may be named too).
+     */
+    uri: string;
+}
+
+/**
+ * How the syncer image authenticates to S3. Leave both out to use the default credential
+ *     chain (EKS Pod Identity, the node's role).
+ */
+export interface S3CredentialsArgs {
+    /**
+     * Secret in the host namespace whose keys become environment variables:
+     *     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+     */
+    secretName?: string;
+    /**
+     * Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+     *     `eks.amazonaws.com/role-arn`.
+     */
+    serviceAccountAnnotations?: {[key: string]: string};
+}
+
+/**
+ * Scale the control plane to zero and remove the synced pods from the host after a time
+ *     without API requests from the tenant; a request through the endpoint, or the
+ *     `tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+ *     always-on sleeper Deployment takes the tenant's connections to do this.
+ */
+export interface SleepArgs {
+    /**
+     * Minutes without a tenant request before it sleeps. Default 30.
+     */
+    afterMinutes?: number;
+    /**
+     * Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+     */
+    awakeDays?: string[];
+    /**
+     * HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+     *     day). Default: none, sleep whenever idle.
+     */
+    awakeHours?: string;
+    /**
+     * IANA time zone of awake_hours. Default UTC.
+     */
+    timeZone?: string;
+}
+
+/**
+ * Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+ *     store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store.
+ */
+export interface SnapshotsArgs {
+    /**
+     * Bucket the snapshots go to; it must exist.
+     */
+    bucket: string;
+    credentials?: inputs.S3CredentialsArgs;
+    /**
+     * Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+     */
+    endpointUrl?: string;
+    /**
+     * Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+     */
+    prefix?: string;
+    /**
+     * Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+     */
+    region?: string;
+    /**
+     * How many of this virtual cluster's snapshots are kept; older ones are deleted after
+     *     each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+     */
+    retention?: number;
+    /**
+     * Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+     */
+    schedule?: string;
+}
+
+/**
  * The control plane's store.
  */
 export interface StoreArgs {

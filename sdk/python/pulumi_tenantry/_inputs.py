@@ -36,6 +36,14 @@ __all__ = [
     'PodSecurityArgsDict',
     'QuotaArgs',
     'QuotaArgsDict',
+    'RestoreFromArgs',
+    'RestoreFromArgsDict',
+    'S3CredentialsArgs',
+    'S3CredentialsArgsDict',
+    'SleepArgs',
+    'SleepArgsDict',
+    'SnapshotsArgs',
+    'SnapshotsArgsDict',
     'StoreArgs',
     'StoreArgsDict',
     'SyncArgs',
@@ -1000,6 +1008,427 @@ class QuotaArgs:
     @hard.setter
     def hard(self, value: Optional[Mapping[str, _builtins.str]]):
         pulumi.set(self, "hard", value)
+
+
+class RestoreFromArgsDict(TypedDict):
+    """
+    Seed a new virtual cluster from a snapshot before its control plane first starts.
+    """
+    uri: _builtins.str
+    """
+    `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+        `snapshot.tar.gz` or `manifest.json` may be named too).
+    """
+    credentials_secret: NotRequired[_builtins.str]
+    """
+    Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+        of the control plane's ServiceAccount.
+    """
+    endpoint_url: NotRequired[_builtins.str]
+    overwrite: NotRequired[_builtins.bool]
+    """
+    Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+    """
+    region: NotRequired[_builtins.str]
+
+@pulumi.input_type
+class RestoreFromArgs:
+    def __init__(__self__, *,
+                 uri: _builtins.str,
+                 credentials_secret: Optional[_builtins.str] = None,
+                 endpoint_url: Optional[_builtins.str] = None,
+                 overwrite: Optional[_builtins.bool] = None,
+                 region: Optional[_builtins.str] = None):
+        """
+        Seed a new virtual cluster from a snapshot before its control plane first starts.
+
+        :param _builtins.str uri: `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+                   `snapshot.tar.gz` or `manifest.json` may be named too).
+        :param _builtins.str credentials_secret: Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+                   of the control plane's ServiceAccount.
+        :param _builtins.bool overwrite: Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+        """
+        pulumi.set(__self__, "uri", uri)
+        if credentials_secret is not None:
+            pulumi.set(__self__, "credentials_secret", credentials_secret)
+        if endpoint_url is not None:
+            pulumi.set(__self__, "endpoint_url", endpoint_url)
+        if overwrite is not None:
+            pulumi.set(__self__, "overwrite", overwrite)
+        if region is not None:
+            pulumi.set(__self__, "region", region)
+
+    @_builtins.property
+    @pulumi.getter
+    def uri(self) -> _builtins.str:
+        """
+        `s3://<bucket>/<snapshot folder>`, as `tenantry-syncer snapshot` prints it (the folder's
+            `snapshot.tar.gz` or `manifest.json` may be named too).
+        """
+        return pulumi.get(self, "uri")
+
+    @uri.setter
+    def uri(self, value: _builtins.str):
+        pulumi.set(self, "uri", value)
+
+    @_builtins.property
+    @pulumi.getter(name="credentialsSecret")
+    def credentials_secret(self) -> Optional[_builtins.str]:
+        """
+        Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: the credential chain
+            of the control plane's ServiceAccount.
+        """
+        return pulumi.get(self, "credentials_secret")
+
+    @credentials_secret.setter
+    def credentials_secret(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "credentials_secret", value)
+
+    @_builtins.property
+    @pulumi.getter(name="endpointUrl")
+    def endpoint_url(self) -> Optional[_builtins.str]:
+        return pulumi.get(self, "endpoint_url")
+
+    @endpoint_url.setter
+    def endpoint_url(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "endpoint_url", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def overwrite(self) -> Optional[_builtins.bool]:
+        """
+        Replace a store or a PKI Secret that already exists. Default false: restore refuses.
+        """
+        return pulumi.get(self, "overwrite")
+
+    @overwrite.setter
+    def overwrite(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "overwrite", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def region(self) -> Optional[_builtins.str]:
+        return pulumi.get(self, "region")
+
+    @region.setter
+    def region(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "region", value)
+
+
+class S3CredentialsArgsDict(TypedDict):
+    """
+    How the syncer image authenticates to S3. Leave both out to use the default credential
+        chain (EKS Pod Identity, the node's role).
+    """
+    secret_name: NotRequired[_builtins.str]
+    """
+    Secret in the host namespace whose keys become environment variables:
+        AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+    """
+    service_account_annotations: NotRequired[Mapping[str, _builtins.str]]
+    """
+    Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+        `eks.amazonaws.com/role-arn`.
+    """
+
+@pulumi.input_type
+class S3CredentialsArgs:
+    def __init__(__self__, *,
+                 secret_name: Optional[_builtins.str] = None,
+                 service_account_annotations: Optional[Mapping[str, _builtins.str]] = None):
+        """
+        How the syncer image authenticates to S3. Leave both out to use the default credential
+            chain (EKS Pod Identity, the node's role).
+
+        :param _builtins.str secret_name: Secret in the host namespace whose keys become environment variables:
+                   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+        :param Mapping[str, _builtins.str] service_account_annotations: Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+                   `eks.amazonaws.com/role-arn`.
+        """
+        if secret_name is not None:
+            pulumi.set(__self__, "secret_name", secret_name)
+        if service_account_annotations is not None:
+            pulumi.set(__self__, "service_account_annotations", service_account_annotations)
+
+    @_builtins.property
+    @pulumi.getter(name="secretName")
+    def secret_name(self) -> Optional[_builtins.str]:
+        """
+        Secret in the host namespace whose keys become environment variables:
+            AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optionally, AWS_SESSION_TOKEN.
+        """
+        return pulumi.get(self, "secret_name")
+
+    @secret_name.setter
+    def secret_name(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "secret_name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="serviceAccountAnnotations")
+    def service_account_annotations(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Annotations of the snapshot ServiceAccount for IRSA or workload identity, e.g.
+            `eks.amazonaws.com/role-arn`.
+        """
+        return pulumi.get(self, "service_account_annotations")
+
+    @service_account_annotations.setter
+    def service_account_annotations(self, value: Optional[Mapping[str, _builtins.str]]):
+        pulumi.set(self, "service_account_annotations", value)
+
+
+class SleepArgsDict(TypedDict):
+    """
+    Scale the control plane to zero and remove the synced pods from the host after a time
+        without API requests from the tenant; a request through the endpoint, or the
+        `tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+        always-on sleeper Deployment takes the tenant's connections to do this.
+    """
+    after_minutes: NotRequired[_builtins.int]
+    """
+    Minutes without a tenant request before it sleeps. Default 30.
+    """
+    awake_days: NotRequired[Sequence[_builtins.str]]
+    """
+    Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+    """
+    awake_hours: NotRequired[_builtins.str]
+    """
+    HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+        day). Default: none, sleep whenever idle.
+    """
+    time_zone: NotRequired[_builtins.str]
+    """
+    IANA time zone of awake_hours. Default UTC.
+    """
+
+@pulumi.input_type
+class SleepArgs:
+    def __init__(__self__, *,
+                 after_minutes: Optional[_builtins.int] = None,
+                 awake_days: Optional[Sequence[_builtins.str]] = None,
+                 awake_hours: Optional[_builtins.str] = None,
+                 time_zone: Optional[_builtins.str] = None):
+        """
+        Scale the control plane to zero and remove the synced pods from the host after a time
+            without API requests from the tenant; a request through the endpoint, or the
+            `tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
+            always-on sleeper Deployment takes the tenant's connections to do this.
+
+        :param _builtins.int after_minutes: Minutes without a tenant request before it sleeps. Default 30.
+        :param Sequence[_builtins.str] awake_days: Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+        :param _builtins.str awake_hours: HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+                   day). Default: none, sleep whenever idle.
+        :param _builtins.str time_zone: IANA time zone of awake_hours. Default UTC.
+        """
+        if after_minutes is not None:
+            pulumi.set(__self__, "after_minutes", after_minutes)
+        if awake_days is not None:
+            pulumi.set(__self__, "awake_days", awake_days)
+        if awake_hours is not None:
+            pulumi.set(__self__, "awake_hours", awake_hours)
+        if time_zone is not None:
+            pulumi.set(__self__, "time_zone", time_zone)
+
+    @_builtins.property
+    @pulumi.getter(name="afterMinutes")
+    def after_minutes(self) -> Optional[_builtins.int]:
+        """
+        Minutes without a tenant request before it sleeps. Default 30.
+        """
+        return pulumi.get(self, "after_minutes")
+
+    @after_minutes.setter
+    def after_minutes(self, value: Optional[_builtins.int]):
+        pulumi.set(self, "after_minutes", value)
+
+    @_builtins.property
+    @pulumi.getter(name="awakeDays")
+    def awake_days(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Days of awake_hours: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Default every day.
+        """
+        return pulumi.get(self, "awake_days")
+
+    @awake_days.setter
+    def awake_days(self, value: Optional[Sequence[_builtins.str]]):
+        pulumi.set(self, "awake_days", value)
+
+    @_builtins.property
+    @pulumi.getter(name="awakeHours")
+    def awake_hours(self) -> Optional[_builtins.str]:
+        """
+        HH:MM-HH:MM: never sleep in these hours (a range past midnight belongs to its start
+            day). Default: none, sleep whenever idle.
+        """
+        return pulumi.get(self, "awake_hours")
+
+    @awake_hours.setter
+    def awake_hours(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "awake_hours", value)
+
+    @_builtins.property
+    @pulumi.getter(name="timeZone")
+    def time_zone(self) -> Optional[_builtins.str]:
+        """
+        IANA time zone of awake_hours. Default UTC.
+        """
+        return pulumi.get(self, "time_zone")
+
+    @time_zone.setter
+    def time_zone(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "time_zone", value)
+
+
+class SnapshotsArgsDict(TypedDict):
+    """
+    Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+        store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store.
+    """
+    bucket: _builtins.str
+    """
+    Bucket the snapshots go to; it must exist.
+    """
+    credentials: NotRequired['S3CredentialsArgsDict']
+    endpoint_url: NotRequired[_builtins.str]
+    """
+    Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+    """
+    prefix: NotRequired[_builtins.str]
+    """
+    Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+    """
+    region: NotRequired[_builtins.str]
+    """
+    Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+    """
+    retention: NotRequired[_builtins.int]
+    """
+    How many of this virtual cluster's snapshots are kept; older ones are deleted after
+        each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+    """
+    schedule: NotRequired[_builtins.str]
+    """
+    Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+    """
+
+@pulumi.input_type
+class SnapshotsArgs:
+    def __init__(__self__, *,
+                 bucket: _builtins.str,
+                 credentials: Optional['S3CredentialsArgs'] = None,
+                 endpoint_url: Optional[_builtins.str] = None,
+                 prefix: Optional[_builtins.str] = None,
+                 region: Optional[_builtins.str] = None,
+                 retention: Optional[_builtins.int] = None,
+                 schedule: Optional[_builtins.str] = None):
+        """
+        Scheduled snapshots of the control plane's store and PKI to S3 (or an S3-compatible
+            store), by a CronJob running `tenantry-syncer snapshot`. Needs the sqlite store.
+
+        :param _builtins.str bucket: Bucket the snapshots go to; it must exist.
+        :param _builtins.str endpoint_url: Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+        :param _builtins.str prefix: Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+        :param _builtins.str region: Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+        :param _builtins.int retention: How many of this virtual cluster's snapshots are kept; older ones are deleted after
+                   each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+        :param _builtins.str schedule: Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+        """
+        pulumi.set(__self__, "bucket", bucket)
+        if credentials is not None:
+            pulumi.set(__self__, "credentials", credentials)
+        if endpoint_url is not None:
+            pulumi.set(__self__, "endpoint_url", endpoint_url)
+        if prefix is not None:
+            pulumi.set(__self__, "prefix", prefix)
+        if region is not None:
+            pulumi.set(__self__, "region", region)
+        if retention is not None:
+            pulumi.set(__self__, "retention", retention)
+        if schedule is not None:
+            pulumi.set(__self__, "schedule", schedule)
+
+    @_builtins.property
+    @pulumi.getter
+    def bucket(self) -> _builtins.str:
+        """
+        Bucket the snapshots go to; it must exist.
+        """
+        return pulumi.get(self, "bucket")
+
+    @bucket.setter
+    def bucket(self, value: _builtins.str):
+        pulumi.set(self, "bucket", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def credentials(self) -> Optional['S3CredentialsArgs']:
+        return pulumi.get(self, "credentials")
+
+    @credentials.setter
+    def credentials(self, value: Optional['S3CredentialsArgs']):
+        pulumi.set(self, "credentials", value)
+
+    @_builtins.property
+    @pulumi.getter(name="endpointUrl")
+    def endpoint_url(self) -> Optional[_builtins.str]:
+        """
+        Endpoint of an S3-compatible store (MinIO, R2, ...), http(s)://host[:port].
+        """
+        return pulumi.get(self, "endpoint_url")
+
+    @endpoint_url.setter
+    def endpoint_url(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "endpoint_url", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def prefix(self) -> Optional[_builtins.str]:
+        """
+        Key prefix. Default `tenantry`; snapshots go under `<prefix>/<namespace>/<cluster_name>/`.
+        """
+        return pulumi.get(self, "prefix")
+
+    @prefix.setter
+    def prefix(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "prefix", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def region(self) -> Optional[_builtins.str]:
+        """
+        Region of the bucket. Default: the SDK's (AWS_REGION, or the instance's).
+        """
+        return pulumi.get(self, "region")
+
+    @region.setter
+    def region(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "region", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def retention(self) -> Optional[_builtins.int]:
+        """
+        How many of this virtual cluster's snapshots are kept; older ones are deleted after
+            each snapshot (only Tenantry snapshots of this virtual cluster). Default 7.
+        """
+        return pulumi.get(self, "retention")
+
+    @retention.setter
+    def retention(self, value: Optional[_builtins.int]):
+        pulumi.set(self, "retention", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def schedule(self) -> Optional[_builtins.str]:
+        """
+        Cron schedule of the snapshots, in the host's time zone. Default `0 3 * * *`.
+        """
+        return pulumi.get(self, "schedule")
+
+    @schedule.setter
+    def schedule(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "schedule", value)
 
 
 class StoreArgsDict(TypedDict):

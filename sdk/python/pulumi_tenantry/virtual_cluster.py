@@ -30,7 +30,10 @@ class VirtualClusterArgs:
                  pod_security_level: Optional['PodSecurityLevel'] = None,
                  policy: Optional['TenantPolicyArgsArgs'] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
+                 restore_from: Optional['RestoreFromArgs'] = None,
                  service_cidr: Optional[_builtins.str] = None,
+                 sleep: Optional['SleepArgs'] = None,
+                 snapshots: Optional['SnapshotsArgs'] = None,
                  store: Optional['StoreArgs'] = None,
                  sync: Optional['SyncArgs'] = None):
         """
@@ -67,8 +70,14 @@ class VirtualClusterArgs:
             pulumi.set(__self__, "policy", policy)
         if read_kubeconfig is not None:
             pulumi.set(__self__, "read_kubeconfig", read_kubeconfig)
+        if restore_from is not None:
+            pulumi.set(__self__, "restore_from", restore_from)
         if service_cidr is not None:
             pulumi.set(__self__, "service_cidr", service_cidr)
+        if sleep is not None:
+            pulumi.set(__self__, "sleep", sleep)
+        if snapshots is not None:
+            pulumi.set(__self__, "snapshots", snapshots)
         if store is not None:
             pulumi.set(__self__, "store", store)
         if sync is not None:
@@ -181,6 +190,15 @@ class VirtualClusterArgs:
         pulumi.set(self, "read_kubeconfig", value)
 
     @_builtins.property
+    @pulumi.getter(name="restoreFrom")
+    def restore_from(self) -> Optional['RestoreFromArgs']:
+        return pulumi.get(self, "restore_from")
+
+    @restore_from.setter
+    def restore_from(self, value: Optional['RestoreFromArgs']):
+        pulumi.set(self, "restore_from", value)
+
+    @_builtins.property
     @pulumi.getter(name="serviceCidr")
     def service_cidr(self) -> Optional[_builtins.str]:
         """
@@ -191,6 +209,24 @@ class VirtualClusterArgs:
     @service_cidr.setter
     def service_cidr(self, value: Optional[_builtins.str]):
         pulumi.set(self, "service_cidr", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def sleep(self) -> Optional['SleepArgs']:
+        return pulumi.get(self, "sleep")
+
+    @sleep.setter
+    def sleep(self, value: Optional['SleepArgs']):
+        pulumi.set(self, "sleep", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def snapshots(self) -> Optional['SnapshotsArgs']:
+        return pulumi.get(self, "snapshots")
+
+    @snapshots.setter
+    def snapshots(self, value: Optional['SnapshotsArgs']):
+        pulumi.set(self, "snapshots", value)
 
     @_builtins.property
     @pulumi.getter
@@ -226,7 +262,10 @@ class VirtualCluster(pulumi.ComponentResource):
                  pod_security_level: Optional['PodSecurityLevel'] = None,
                  policy: Optional[Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict']] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
+                 restore_from: Optional[Union['RestoreFromArgs', 'RestoreFromArgsDict']] = None,
                  service_cidr: Optional[_builtins.str] = None,
+                 sleep: Optional[Union['SleepArgs', 'SleepArgsDict']] = None,
+                 snapshots: Optional[Union['SnapshotsArgs', 'SnapshotsArgsDict']] = None,
                  store: Optional[Union['StoreArgs', 'StoreArgsDict']] = None,
                  sync: Optional[Union['SyncArgs', 'SyncArgsDict']] = None,
                  __props__=None):
@@ -285,7 +324,10 @@ class VirtualCluster(pulumi.ComponentResource):
                  pod_security_level: Optional['PodSecurityLevel'] = None,
                  policy: Optional[Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict']] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
+                 restore_from: Optional[Union['RestoreFromArgs', 'RestoreFromArgsDict']] = None,
                  service_cidr: Optional[_builtins.str] = None,
+                 sleep: Optional[Union['SleepArgs', 'SleepArgsDict']] = None,
+                 snapshots: Optional[Union['SnapshotsArgs', 'SnapshotsArgsDict']] = None,
                  store: Optional[Union['StoreArgs', 'StoreArgsDict']] = None,
                  sync: Optional[Union['SyncArgs', 'SyncArgsDict']] = None,
                  __props__=None):
@@ -308,7 +350,10 @@ class VirtualCluster(pulumi.ComponentResource):
             __props__.__dict__["pod_security_level"] = pod_security_level
             __props__.__dict__["policy"] = policy
             __props__.__dict__["read_kubeconfig"] = read_kubeconfig
+            __props__.__dict__["restore_from"] = restore_from
             __props__.__dict__["service_cidr"] = service_cidr
+            __props__.__dict__["sleep"] = sleep
+            __props__.__dict__["snapshots"] = snapshots
             __props__.__dict__["store"] = store
             __props__.__dict__["sync"] = sync
             __props__.__dict__["endpoint"] = None

@@ -2,6 +2,10 @@
 
 - `init`: the init container; prepares the PKI and the tenant kubeconfig (see init.py).
 - `run`: the syncer container; leader-elected sync with /healthz, /readyz and /metrics.
+- `snapshot`: the snapshot CronJob; the store and the PKI to S3, then retention (snapshot.py).
+- `restore <uri>`: the restore init container; seeds the store and the PKI from a snapshot.
+- `sleep`: the sleeper Deployment; passes the tenant's API traffic through, puts the control
+  plane to sleep after inactivity and wakes it on a request or an annotation (sleeper.py).
 - `check-config`: validate a SyncerConfig document.
 """
 
@@ -12,14 +16,16 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from kubernetes.dynamic import DynamicClient
 from tenantry_api.cli import check_config, load_document
 from tenantry_api.config import SyncerConfig
 
-from tenantry_syncer import init, pki
+from tenantry_syncer import init, pki, sleeper, snapshot
 from tenantry_syncer.controller.leader import LeaderElector
 from tenantry_syncer.controller.metrics import HealthServer
 from tenantry_syncer.kube import api_client_from, host_api
@@ -48,6 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--kubeconfig", type=Path, default=init_cmd.get_default("kubeconfig"))
     run_cmd.add_argument("--port", type=int, default=8080, help="health and metrics port")
     run_cmd.add_argument("--workers", type=int, default=8)
+    snap_cmd = commands.add_parser("snapshot", help="snapshot the store and the PKI to S3")
+    snap_cmd.add_argument("--bucket", required=True)
+    snap_cmd.add_argument("--prefix", default="")
+    snap_cmd.add_argument("--retention", type=int, required=True, help="snapshots kept")
+    restore_cmd = commands.add_parser("restore", help="seed the store and the PKI from S3")
+    restore_cmd.add_argument("uri", help="s3://<bucket>/<snapshot folder>")
+    restore_cmd.add_argument(
+        "--overwrite", action="store_true", help="replace data that is already there"
+    )
+    for cmd in (snap_cmd, restore_cmd):
+        cmd.add_argument("--config", type=Path, required=True)
+        cmd.add_argument("--data-dir", type=Path, required=True, help="the store's volume")
+        cmd.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()))
+        cmd.add_argument("--region", default="")
+        cmd.add_argument("--endpoint-url", default="", help="for S3-compatible stores")
+        cmd.add_argument("--kubeconfig", type=Path, default=init_cmd.get_default("kubeconfig"))
+    _sleep_parser(commands, init_cmd.get_default("kubeconfig"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -58,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command == "run":
         return run(config, args.pki_dir, args.kubeconfig, args.port, args.workers)
+    if args.command == "sleep":
+        return sleep(args, config)
+    if args.command in ("snapshot", "restore"):
+        return snapshot_command(args, config)
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
     try:
         outcome = init.run(config, args.pki_dir, store)
@@ -70,6 +97,93 @@ def main(argv: list[str] | None = None) -> int:
         f"{PROG} init: pki re-issued: {changed}; {len(outcome.files_written)} files written; "
         f"tenant kubeconfig {kubeconfig}"
     )
+    return 0
+
+
+def snapshot_command(args: argparse.Namespace, config: SyncerConfig) -> int:
+    store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
+    s3 = snapshot.s3_client(args.region, args.endpoint_url)
+    try:
+        if args.command == "snapshot":
+            location, manifest, deleted = snapshot.take(
+                config,
+                args.data_dir,
+                args.work_dir,
+                secrets=store,
+                s3=s3,
+                bucket=args.bucket,
+                prefix=args.prefix,
+                retention=args.retention,
+            )
+            print(
+                f"{PROG} snapshot: {location.uri}: {snapshot.manifest_summary(manifest)}; "
+                f"retention deleted {len(deleted)}"
+            )
+            return 0
+        restored = snapshot.restore(
+            args.uri,
+            config,
+            args.data_dir,
+            args.work_dir,
+            secrets=store,
+            s3=s3,
+            overwrite=args.overwrite,
+        )
+    except snapshot.SnapshotError as e:
+        print(f"{PROG} {args.command}: {e}", file=sys.stderr)
+        return 1
+    if restored.manifest is None:
+        print(f"{PROG} restore: {restored.location.uri} already restored; nothing to do")
+    else:
+        print(
+            f"{PROG} restore: {restored.location.uri}: "
+            f"{snapshot.manifest_summary(restored.manifest)}"
+        )
+    return 0
+
+
+def _sleep_parser(commands: Any, kubeconfig: Path | None) -> None:
+    cmd = commands.add_parser("sleep", help="sleep after inactivity, wake on a request")
+    cmd.add_argument("--config", type=Path, required=True)
+    cmd.add_argument("--kubeconfig", type=Path, default=kubeconfig)
+    cmd.add_argument("--upstream", required=True, help="host:port of the API server")
+    cmd.add_argument("--listen-port", type=int, default=6443)
+    cmd.add_argument("--health-port", type=int, default=8080)
+    cmd.add_argument("--idle-seconds", type=float, required=True)
+    cmd.add_argument("--awake-hours", default="", help="HH:MM-HH:MM: never asleep then")
+    cmd.add_argument("--awake-days", default="", help="Mon,Tue,...: days of awake-hours")
+    cmd.add_argument("--time-zone", default="UTC")
+
+
+def sleep(args: argparse.Namespace, config: SyncerConfig) -> int:
+    host_name, _, port = args.upstream.rpartition(":")
+    try:
+        hours = (
+            sleeper.AwakeHours.parse(args.awake_hours, args.awake_days, args.time_zone)
+            if args.awake_hours
+            else None
+        )
+    except (ValueError, KeyError) as e:
+        print(f"{PROG} sleep: {e}", file=sys.stderr)
+        return 1
+    control = sleeper.Sleeper(
+        config,
+        host_api(args.kubeconfig),
+        (host_name, int(port)),
+        args.idle_seconds,
+        awake_hours=hours,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    listener = sleeper.listen(args.listen_port)
+    health = HealthServer(args.health_port, ready=lambda: True).start()
+    threading.Thread(target=control.serve, args=(listener, stop), daemon=True).start()
+    try:
+        control.run(stop)
+    finally:
+        listener.close()
+        health.stop()
     return 0
 
 
