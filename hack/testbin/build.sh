@@ -29,7 +29,7 @@ OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 
 ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine pulumi
-  pulumi-resource-kubernetes pulumi-language-python)
+  pulumi-resource-kubernetes pulumi-language-python pulumi-language-yaml)
 
 trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
 
@@ -62,7 +62,7 @@ load_versions() {
   done <"$HERE/versions.env"
   local k
   for k in KUBERNETES_VERSION ETCD_VERSION KWOK_VERSION KINE_VERSION PULUMI_VERSION \
-    PULUMI_KUBERNETES_VERSION PULUMI_KUBERNETES_PLUGIN_VERSION; do
+    PULUMI_KUBERNETES_VERSION PULUMI_KUBERNETES_PLUGIN_VERSION PULUMI_YAML_VERSION; do
     [[ -n ${!k:-} ]] || die "versions.env: $k is not set"
   done
 }
@@ -120,6 +120,12 @@ spec() {
       # program runner from the Pulumi SDK module. See install_language_python.
       DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION PKG="" CGO=0
       LDFLAGS="root=$ROOT"
+      ;;
+    pulumi-language-yaml)
+      # The YAML language host (examples/yaml).
+      DIR=pulumi-yaml MOD=github.com/pulumi/pulumi-yaml VER=$PULUMI_YAML_VERSION
+      PKG=github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml CGO=0
+      LDFLAGS+=" -X github.com/pulumi/pulumi-yaml/pkg/version.Version=${VER#v}"
       ;;
     *) die "unknown binary '$1' (known: ${ALL[*]})" ;;
   esac
@@ -281,12 +287,15 @@ main() {
         # A plugin serves gRPC and has no --version: check the stamped string instead.
         grep -c -F -- "${PULUMI_KUBERNETES_PLUGIN_VERSION#v}" "$OUT/.$n.tmp" >"$RUN_LOG" || true
         VER=$PULUMI_KUBERNETES_PLUGIN_VERSION ;;
+      pulumi-language-yaml)
+        # No --version either: the stamped version must be in the binary.
+        grep -c -F -- "${VER#v}" "$OUT/.$n.tmp" >"$RUN_LOG" || true ;;
       pulumi-language-python)
         run "$ROOT/.venv/bin/python" "$ROOT/tests/support/language_host.py" --help
         echo "$VER" >>"$RUN_LOG" ;;
       *) run "./.$n.tmp" --version ;;
     esac
-    if [[ $n == pulumi-resource-kubernetes ]]; then
+    if [[ $n == pulumi-resource-kubernetes || $n == pulumi-language-yaml ]]; then
       (($(<"$RUN_LOG") > 0)) || die "$n: built, but ${VER#v} is not stamped in it"
     else
       grep -qF -- "${VER#v}" "$RUN_LOG" ||

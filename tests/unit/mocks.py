@@ -17,6 +17,8 @@ class Registered:
     parent: str
     custom: bool
     inputs: dict[str, Any]
+    provider: str = ""
+    """Provider reference (``urn::id``) of a custom resource; empty for components."""
 
 
 MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\n# read back under mocks\n"
@@ -35,8 +37,8 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self) -> None:
-        super().__init__(_Mocks())
+    def __init__(self, resource_mocks: pulumi.runtime.Mocks | None = None) -> None:
+        super().__init__(resource_mocks or _Mocks())
         self.registered: list[Registered] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -59,6 +61,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 parent=request.parent,
                 custom=custom,
                 inputs=pulumi.runtime.rpc.deserialize_properties(properties),
+                provider=request.provider,
             )
         )
 
@@ -92,8 +95,10 @@ Program = Callable[[], object]
 """A Pulumi program; when it returns a dict of outputs, they are resolved for the test."""
 
 
-def _run(program: Program, monitor: _RecordingMonitor, result: dict[str, Any]) -> None:
-    pulumi.runtime.set_mocks(_Mocks(), monitor=monitor, preview=True)
+def _run(
+    program: Program, monitor: _RecordingMonitor, result: dict[str, Any], project: str = "project"
+) -> None:
+    pulumi.runtime.set_mocks(_Mocks(), project=project, monitor=monitor, preview=True)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def run() -> pulumi.Output[Any]:
@@ -104,19 +109,25 @@ def _run(program: Program, monitor: _RecordingMonitor, result: dict[str, Any]) -
     run()
 
 
-def deploy(program: Program) -> Deployment:
-    """Run ``program`` under mocks (as a preview); returns what it registered and its outputs."""
-    monitor = _RecordingMonitor()
+def deploy(
+    program: Program, resource_mocks: pulumi.runtime.Mocks | None = None, project: str = "project"
+) -> Deployment:
+    """Run ``program`` under mocks (as a preview); returns what it registered and its outputs.
+    ``resource_mocks`` answers for resources and calls (default: Kubernetes objects echo their
+    inputs, the kubeconfig Secret reads back); ``project`` is the Pulumi project's name."""
+    monitor = _RecordingMonitor(resource_mocks)
     result: dict[str, Any] = {}
-    _run(program, monitor, result)
+    _run(program, monitor, result, project)
     return Deployment(resources=list(monitor.registered), outputs=result)
 
 
-def deploy_failing(program: Program) -> tuple[BaseException, list[Registered]]:
+def deploy_failing(
+    program: Program, resource_mocks: pulumi.runtime.Mocks | None = None, project: str = "project"
+) -> tuple[BaseException, list[Registered]]:
     """Run a ``program`` that must fail; returns the error and whatever was registered."""
-    monitor = _RecordingMonitor()
+    monitor = _RecordingMonitor(resource_mocks)
     try:
-        _run(program, monitor, {})
+        _run(program, monitor, {}, project)
     except Exception as e:
         return e, list(monitor.registered)
     raise AssertionError("the program did not fail")

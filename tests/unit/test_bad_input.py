@@ -233,6 +233,20 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     ),
     (VirtualNode, {"io_limits": {"weight": 0}}, "io_limits.weight", "greater than or equal to 1"),
     (VirtualNode, {"preset": "gke", "agent": {"image": "x"}}, "agent", "runs no agent"),
+    # Serverless pod compute cannot hold the sandbox: preview fails instead of deploying less.
+    (
+        VirtualNode,
+        {"preset": "eks", "compute": "fargate"},
+        "compute",
+        "EKS Fargate runs no DaemonSets, so the node agent cannot install the gvisor runtime",
+    ),
+    (
+        VirtualNode,
+        {"preset": "aks", "compute": "virtual-nodes"},
+        "compute",
+        "AKS virtual nodes (Azure Container Instances) have no Kata runtime handler",
+    ),
+    (VirtualNode, {"preset": "gke", "compute": "fargate"}, "compute", "fargate is eks's"),
     (
         VirtualNode,
         {"agent": {"restart_strategy": "reboot"}},

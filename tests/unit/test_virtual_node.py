@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tenantry import CloudPreset, RuntimeBackend, VirtualNode, VirtualNodeArgs
+from tenantry import CloudPreset, Compute, RuntimeBackend, VirtualNode, VirtualNodeArgs
 from tenantry_api.config import CONFIG_KEY, NodeAgentConfig, load
 
 from tests.unit.mocks import Deployment, deploy
@@ -132,6 +132,11 @@ def test_eks_deploys_the_agent() -> None:
     d, _ = node({"preset": CloudPreset.EKS, "backend": RuntimeBackend.KATA})
     assert len(d.of_type(DS)) == 1
     assert d.one(RC).inputs["handler"] == "tenantry-kata"
+
+
+def test_eks_on_nodes_is_the_default_compute_and_deploys_the_agent() -> None:
+    d, _ = node({"preset": CloudPreset.EKS, "compute": Compute.NODES})
+    assert len(d.of_type(DS)) == 1
 
 
 def test_runc_hardened_never_allows_privileged() -> None:

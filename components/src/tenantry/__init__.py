@@ -33,6 +33,7 @@ from tenantry.virtual_cluster import (
 from tenantry.virtual_node import (
     Agent,
     CloudPreset,
+    Compute,
     IoLimits,
     RuntimeBackend,
     VirtualNode,
@@ -49,6 +50,7 @@ __all__ = [
     "Admission",
     "Agent",
     "CloudPreset",
+    "Compute",
     "Exposure",
     "ExposureType",
     "Images",

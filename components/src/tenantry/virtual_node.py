@@ -20,6 +20,7 @@ from typing_extensions import TypedDict
 __all__ = [
     "Agent",
     "CloudPreset",
+    "Compute",
     "IoLimits",
     "RuntimeBackend",
     "VirtualNode",
@@ -43,6 +44,35 @@ class CloudPreset(StrEnum):
     GKE = "gke"
     AKS = "aks"
     BARE = "bare"
+
+
+class Compute(StrEnum):
+    """What runs the sandboxed pods. Serverless pod compute has no nodes to give a sandbox to."""
+
+    NODES = "nodes"
+    """Kubernetes nodes: node groups (EKS), node pools (GKE, AKS) or any node (bare)."""
+    FARGATE = "fargate"
+    """EKS Fargate profiles: no DaemonSets, no RuntimeClass of ours."""
+    VIRTUAL_NODES = "virtual-nodes"
+    """AKS virtual nodes on Azure Container Instances: no DaemonSets, no Kata RuntimeClass."""
+
+
+_SERVERLESS: dict[Compute, tuple[CloudPreset, str, str]] = {
+    # compute: (the only preset it belongs to, why the sandbox cannot be had, what to do instead)
+    Compute.FARGATE: (
+        CloudPreset.EKS,
+        "EKS Fargate runs no DaemonSets, so the node agent cannot install the {backend} runtime "
+        "handler, and Fargate offers no RuntimeClass to select one",
+        "run the tenant's pods on EC2 nodes (a managed node group) with compute: nodes",
+    ),
+    Compute.VIRTUAL_NODES: (
+        CloudPreset.AKS,
+        "AKS virtual nodes (Azure Container Instances) have no Kata runtime handler and run no "
+        "DaemonSets",
+        "run the tenant's pods on a node pool with the KataVmIsolation workload runtime with "
+        "compute: nodes",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +152,10 @@ class VirtualNodeArgs(TypedDict):
 
     preset: NotRequired[CloudPreset]
     """eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent."""
+    compute: NotRequired[Compute]
+    """What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
+    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
+    rather than deploy weaker isolation than asked for."""
     backend: NotRequired[RuntimeBackend]
     """Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened."""
     runtime_class_name: NotRequired[str]
@@ -188,6 +222,18 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
     preset_name = args.get("preset", CloudPreset.BARE)
     preset = _PRESETS[preset_name]
     backend = args.get("backend", preset.backends[0])
+    compute = args.get("compute", Compute.NODES)
+    if compute in _SERVERLESS:
+        cloud, why, instead = _SERVERLESS[compute]
+        if preset_name is not cloud:
+            raise FieldError(
+                "compute", f"{compute.value} is {cloud.value}'s, not preset {preset_name.value}'s"
+            )
+        raise FieldError(
+            "compute",
+            f"{why.format(backend=backend.value)}; Tenantry will not deploy weaker isolation "
+            f"than asked for: {instead}",
+        )
     if backend not in preset.backends:
         raise FieldError(
             "backend",

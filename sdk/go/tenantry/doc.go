@@ -1,0 +1,2 @@
+// Package tenantry exports types, functions, subpackages for provisioning tenantry resources.
+package tenantry
