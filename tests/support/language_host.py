@@ -22,6 +22,9 @@ Every other method answers UNIMPLEMENTED (no `pulumi new`, code generation or pa
 The engine starts it as `pulumi-language-python [flags] ENGINE_ADDRESS`; it prints the port it
 listens on, as every plugin does. `.testbin/pulumi-language-python` is a two-line wrapper that
 runs this file in the workspace virtualenv and passes `--exec-script`.
+
+`BaseLanguageHost`, `run_response`, `stream_plugin` and `serve` are shared with the Node.js
+stand-in, `tests/support/nodejs_language_host.py`.
 """
 
 from __future__ import annotations
@@ -81,10 +84,17 @@ def program_path(info: language_pb2.ProgramInfo, deprecated_program: str) -> str
     return deprecated_program or "."
 
 
-class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
-    def __init__(self, engine_address: str, exec_script: Path) -> None:
+class BaseLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
+    """What the Python and Node.js stand-ins answer alike: a handshake, no required plugins or
+    packages (so the engine starts each provider from `$PATH` and never downloads one), and
+    nothing to install (`make sync` and `make tsc` made the dependencies). `Run`, `RunPlugin`
+    and `About` are each host's own; everything else is UNIMPLEMENTED."""
+
+    # Shown by `pulumi install`: where this runtime's dependencies come from instead.
+    dependencies_note = "nothing to do"
+
+    def __init__(self, engine_address: str) -> None:
         self.engine_address = engine_address
-        self.exec_script = exec_script
 
     @override
     def Handshake(
@@ -116,8 +126,32 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
     def InstallDependencies(
         self, request: language_pb2.InstallDependenciesRequest, context: grpc.ServicerContext
     ) -> Iterator[language_pb2.InstallDependenciesResponse]:
-        note = b"tenantry language host: dependencies come from `make sync` (uv), nothing to do\n"
-        yield language_pb2.InstallDependenciesResponse(stdout=note)
+        note = f"tenantry language host: {self.dependencies_note}\n"
+        yield language_pb2.InstallDependenciesResponse(stdout=note.encode())
+
+    @override
+    def GetProgramDependencies(
+        self, request: language_pb2.GetProgramDependenciesRequest, context: grpc.ServicerContext
+    ) -> language_pb2.GetProgramDependenciesResponse:
+        return language_pb2.GetProgramDependenciesResponse()
+
+
+def run_response(returncode: int) -> language_pb2.RunResponse:
+    """The engine's view of a program's exit code. Both SDKs' runners exit with 32 when they
+    already showed the error to the user; the engine then adds nothing (`bail`)."""
+    if returncode == 0:
+        return language_pb2.RunResponse()
+    if returncode == EXIT_ERROR_ALREADY_SHOWN:
+        return language_pb2.RunResponse(bail=True)
+    return language_pb2.RunResponse(error=f"Program exited with non-zero exit code: {returncode}")
+
+
+class LanguageHost(BaseLanguageHost):
+    dependencies_note = "dependencies come from `make sync` (uv), nothing to do"
+
+    def __init__(self, engine_address: str, exec_script: Path) -> None:
+        super().__init__(engine_address)
+        self.exec_script = exec_script
 
     @override
     def About(
@@ -128,12 +162,6 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             version=".".join(str(part) for part in sys.version_info[:3]),
             metadata={"host": f"tenantry stand-in {HOST_VERSION}"},
         )
-
-    @override
-    def GetProgramDependencies(
-        self, request: language_pb2.GetProgramDependenciesRequest, context: grpc.ServicerContext
-    ) -> language_pb2.GetProgramDependenciesResponse:
-        return language_pb2.GetProgramDependenciesResponse()
 
     @override
     def Run(
@@ -167,13 +195,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         }
         # The program's output goes to this host's stdout and stderr, which the engine shows.
         done = subprocess.run(args, env=env, cwd=request.pwd or None, check=False)
-        if done.returncode == 0:
-            return language_pb2.RunResponse()
-        if done.returncode == EXIT_ERROR_ALREADY_SHOWN:
-            return language_pb2.RunResponse(bail=True)
-        return language_pb2.RunResponse(
-            error=f"Program exited with non-zero exit code: {done.returncode}"
-        )
+        return run_response(done.returncode)
 
     @override
     def RunPlugin(
@@ -189,37 +211,45 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        yield from stream_plugin(proc, context)
 
-        def stop() -> None:
-            # The engine cancelled the stream: it is done with the plugin.
-            if proc.poll() is None:
-                proc.terminate()
 
-        context.add_callback(stop)
-        chunks: list[language_pb2.RunPluginResponse] = []
-        ready = threading.Condition()
+def stream_plugin(
+    proc: subprocess.Popen[bytes], context: grpc.ServicerContext
+) -> Iterator[language_pb2.RunPluginResponse]:
+    """A plugin process's stdout and stderr as they come, then its exit code; the process is
+    terminated if the engine cancels the stream."""
 
-        def pump(stream: Any, field: str) -> None:
-            for chunk in iter(lambda: stream.read1(65536), b""):
-                with ready:
-                    chunks.append(language_pb2.RunPluginResponse(**{field: chunk}))
-                    ready.notify()
+    def stop() -> None:
+        # The engine cancelled the stream: it is done with the plugin.
+        if proc.poll() is None:
+            proc.terminate()
+
+    context.add_callback(stop)
+    chunks: list[language_pb2.RunPluginResponse] = []
+    ready = threading.Condition()
+
+    def pump(stream: Any, field: str) -> None:
+        for chunk in iter(lambda: stream.read1(65536), b""):
             with ready:
-                open_streams.discard(field)
+                chunks.append(language_pb2.RunPluginResponse(**{field: chunk}))
                 ready.notify()
+        with ready:
+            open_streams.discard(field)
+            ready.notify()
 
-        open_streams = {"stdout", "stderr"}
-        for stream, field in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
-            threading.Thread(target=pump, args=(stream, field), daemon=True).start()
-        while True:
-            with ready:
-                ready.wait_for(lambda: bool(chunks) or not open_streams)
-                pending, chunks[:] = list(chunks), []
-                finished = not open_streams
-            yield from pending
-            if finished:
-                break
-        yield language_pb2.RunPluginResponse(exitcode=proc.wait())
+    open_streams = {"stdout", "stderr"}
+    for stream, field in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+        threading.Thread(target=pump, args=(stream, field), daemon=True).start()
+    while True:
+        with ready:
+            ready.wait_for(lambda: bool(chunks) or not open_streams)
+            pending, chunks[:] = list(chunks), []
+            finished = not open_streams
+        yield from pending
+        if finished:
+            break
+    yield language_pb2.RunPluginResponse(exitcode=proc.wait())
 
 
 def parse_env(entries: Iterable[str]) -> Mapping[str, str]:
@@ -232,6 +262,20 @@ def parse_env(entries: Iterable[str]) -> Mapping[str, str]:
     return env
 
 
+def serve(host: BaseLanguageHost) -> None:
+    """Serves ``host`` on a free local port, printed first as every plugin does, until the
+    engine ends it with SIGINT (or SIGTERM)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    # The engine ends a plugin with SIGINT, then kills it: stop serving, quietly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: server.stop(grace=1))
+    server.wait_for_termination()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--exec-script", type=Path, required=True)
@@ -242,17 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.exec_script.is_file():
         sys.exit(f"pulumi-language-python: {args.exec_script} is missing: run `make testbin`")
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(
-        LanguageHost(args.engine_address, args.exec_script.resolve()), server
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print(port, flush=True)
-    # The engine ends a plugin with SIGINT, then kills it: stop serving, quietly.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: server.stop(grace=1))
-    server.wait_for_termination()
+    serve(LanguageHost(args.engine_address, args.exec_script.resolve()))
 
 
 if __name__ == "__main__":
