@@ -29,7 +29,7 @@ OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 
 ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine pulumi
-  pulumi-resource-kubernetes pulumi-language-python pulumi-language-yaml)
+  pulumi-resource-kubernetes pulumi-language-python pulumi-language-nodejs pulumi-language-yaml)
 
 trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
 
@@ -118,6 +118,12 @@ spec() {
       # Not a Go build: a wrapper that runs Tenantry's stand-in language host
       # (tests/support/language_host.py) in the workspace virtualenv, plus the
       # program runner from the Pulumi SDK module. See install_language_python.
+      DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION PKG="" CGO=0
+      LDFLAGS="root=$ROOT"
+      ;;
+    pulumi-language-nodejs)
+      # Not a Go build either: a wrapper that runs Tenantry's stand-in Node.js host
+      # (tests/support/nodejs_language_host.py). See install_language_nodejs.
       DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION PKG="" CGO=0
       LDFLAGS="root=$ROOT"
       ;;
@@ -222,6 +228,22 @@ install_language_python() {
   chmod 0755 "$OUT/.$1.tmp"
 }
 
+# pulumi-language-nodejs: a wrapper script running Tenantry's stand-in Node.js host
+# as a module of the workspace (it shares the Python host's code) in the workspace
+# virtualenv. The program runner is @pulumi/pulumi's own, from the program's
+# node_modules. Writes $OUT/.$1.tmp.
+install_language_nodejs() {
+  [[ -x $ROOT/.venv/bin/python ]] || die "$1: $ROOT/.venv is missing: run \`make sync\` first"
+  {
+    echo '#!/bin/sh'
+    echo "# Written by hack/testbin/build.sh: Tenantry's stand-in Node.js language host"
+    echo "# (tests/support/nodejs_language_host.py; why: docs/testing.md), in the workspace virtualenv."
+    printf 'PYTHONPATH=%q exec %q -m tests.support.nodejs_language_host "$@"\n' "$ROOT" \
+      "$ROOT/.venv/bin/python"
+  } >"$OUT/.$1.tmp"
+  chmod 0755 "$OUT/.$1.tmp"
+}
+
 stamp_of() {
   spec "$1"
   local inputs=("$HERE/$DIR/go.mod" "$HERE/$DIR/go.sum")
@@ -272,6 +294,7 @@ main() {
     case $n in
       pulumi-resource-kubernetes) build_kubernetes_plugin "$n" ;;
       pulumi-language-python) install_language_python "$n" ;;
+      pulumi-language-nodejs) install_language_nodejs "$n" ;;
       *)
         run env GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED="$CGO" \
           nice -n 10 "$GO" build -p 1 -trimpath -tags "$TAGS" -ldflags "$LDFLAGS" \
@@ -292,6 +315,9 @@ main() {
         grep -c -F -- "${VER#v}" "$OUT/.$n.tmp" >"$RUN_LOG" || true ;;
       pulumi-language-python)
         run "$ROOT/.venv/bin/python" "$ROOT/tests/support/language_host.py" --help
+        echo "$VER" >>"$RUN_LOG" ;;
+      pulumi-language-nodejs)
+        run env PYTHONPATH="$ROOT" "$ROOT/.venv/bin/python" -m tests.support.nodejs_language_host --help
         echo "$VER" >>"$RUN_LOG" ;;
       *) run "./.$n.tmp" --version ;;
     esac
