@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.testbin import REPO, TESTBIN, versions
+from tests.support.typescript import TSC, consumer_node_modules
 
 SDK = REPO / "sdk"
 LANGUAGES = ("nodejs", "python", "go", "dotnet")
-TSC = REPO / "hack" / "tsc" / "node_modules" / ".bin" / "tsc"
 
 
 def need(path: Path | None, what: str, build: str) -> Path:
@@ -94,21 +94,7 @@ def test_typescript_consumer_compiles_against_the_generated_sdk(tmp_path: Path) 
     # examples/typescript as `npm install` would lay it out: the pinned toolchain's packages,
     # plus @pulumi/tenantry built from sdk/nodejs.
     tsc = need(TSC, "tsc", "make tsc")
-    toolchain = tsc.parents[1]
-    modules = tmp_path / "node_modules"
-    (modules / "@pulumi").mkdir(parents=True)
-    for entry in toolchain.iterdir():
-        if entry.name != "@pulumi":
-            (modules / entry.name).symlink_to(entry)
-    for entry in (toolchain / "@pulumi").iterdir():
-        (modules / "@pulumi" / entry.name).symlink_to(entry)
-    package = modules / "@pulumi" / "tenantry"
-    shutil.copytree(SDK / "nodejs", tmp_path / "sdk")
-    done = run([str(tsc), "-p", "tsconfig.json", "--outDir", str(package)], tmp_path / "sdk")
-    assert done.returncode == 0, done.stdout + done.stderr
-    (package / "package.json").write_text(
-        '{"name": "@pulumi/tenantry", "main": "index.js", "types": "index.d.ts"}\n'
-    )
+    consumer_node_modules(tmp_path, tsc)
     app = tmp_path / "app"
     app.mkdir()
     for name in ("index.ts", "tsconfig.json", "package.json"):
