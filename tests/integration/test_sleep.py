@@ -24,7 +24,14 @@ from tenantry_syncer.kube import api_client_from
 from tests.integration.conftest import require
 from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
 from tests.support.localcluster import LocalCluster, free_port, stop_pids, wait_http
-from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
+from tests.support.virtualcluster import (
+    ControlPlane,
+    Local,
+    api_service,
+    connect,
+    render,
+    tenant_kubeconfig,
+)
 
 NS = "sleepy"
 VC = "vc"
@@ -123,14 +130,7 @@ def setup(
 ) -> Iterator[Setup]:
     require("kine", "kube-apiserver", "kube-controller-manager")
     kube.create(namespace(NS))
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": VC, "namespace": NS},
-            "spec": {"ports": [{"port": 443, "targetPort": 6443}], "selector": {"app": VC}},
-        }
-    )
+    kube.create(api_service(VC, NS))
     kube.create(stand_in_statefulset())
     root = Path(tmp_path_factory.mktemp("sleep"))
     rendered = render(VC, NS, extra={"sleep": {"after_minutes": 1}})

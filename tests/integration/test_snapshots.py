@@ -22,7 +22,14 @@ from tests.integration.conftest import require
 from tests.support import s3
 from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
 from tests.support.localcluster import LocalCluster, wait_http
-from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
+from tests.support.virtualcluster import (
+    ControlPlane,
+    Local,
+    api_service,
+    connect,
+    render,
+    tenant_kubeconfig,
+)
 
 BUCKET = "tenantry-snapshots"
 VC = "vc"
@@ -199,18 +206,6 @@ def _diff(before: dict[Any, Manifest], after: dict[Any, Manifest]) -> list[str]:
     return lines
 
 
-def _host_service(kube: Kube, ns: str) -> None:
-    # The component's Service in front of the virtual API server (pods' `kubernetes` alias).
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": VC, "namespace": ns},
-            "spec": {"ports": [{"port": 443, "targetPort": 6443}], "selector": {"app": VC}},
-        }
-    )
-
-
 def _snapshot(plane: ControlPlane) -> str:
     done = plane.run(plane.rendered.jobs["snapshot"])
     assert done.returncode == 0, done.stderr
@@ -350,7 +345,7 @@ def restored(
     for secret in (f"vc-pki-{VC}", f"vc-{VC}"):
         kube.delete("v1", "Secret", secret, "snap-a")
     kube.create(namespace("snap-b"))
-    _host_service(kube, "snap-b")
+    kube.create(api_service(VC, "snap-b"))
     root = Path(tmp_path_factory.mktemp("b"))
     plane = ControlPlane(
         render(VC, "snap-b", extra=restore_args(original.uris[-1], endpoint)),

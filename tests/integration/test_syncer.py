@@ -19,8 +19,8 @@ from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
 from tests.integration.conftest import require
 from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
-from tests.support.localcluster import STORAGE_CLASS, LocalCluster, wait_http
-from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
+from tests.support.localcluster import STORAGE_CLASS, LocalCluster
+from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-host"
 VC = "vc"
@@ -41,31 +41,11 @@ def setup(
     cluster: LocalCluster, kube: Kube, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
     require("kine", "kube-apiserver", "kube-controller-manager")
-    kube.create(namespace(HOST_NS))
-    # The Service the component puts in front of the virtual API server: pods reach
-    # `kubernetes.default` through its ClusterIP.
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": VC, "namespace": HOST_NS},
-            "spec": {"ports": [{"port": 443, "targetPort": 6443}], "selector": {"app": "vc"}},
-        }
-    )
     root = Path(tmp_path_factory.mktemp("sync"))
     rendered = render(VC, HOST_NS)
-    plane = ControlPlane(rendered, Local(root), cluster.kubeconfig)
-    try:  # whatever fails from here on, no process is left behind
-        plane.init()
-        plane.start()
-        kubeconfig = tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS)
-        tenant = connect(plane.local, kubeconfig)
-        # The syncer container, as rendered: `tenantry-syncer run` with its own credentials.
-        plane.start("syncer")
-        wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
-        yield Setup(kube, tenant, load(SyncerConfig, rendered.config_json), plane, kubeconfig)
-    finally:
-        plane.stop()
+    with synced(kube, cluster.kubeconfig, root, rendered, name=VC, namespace_=HOST_NS) as s:
+        config = load(SyncerConfig, rendered.config_json)
+        yield Setup(kube, s.tenant, config, s.plane, s.kubeconfig)
 
 
 def host_pods(host: Kube, virtual_namespace: str | None = None) -> list[Manifest]:

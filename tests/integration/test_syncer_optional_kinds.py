@@ -13,8 +13,8 @@ from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
 from tests.integration.conftest import require
 from tests.support.kube import Kube, Manifest, namespace, wait_for
-from tests.support.localcluster import STORAGE_CLASS, LocalCluster, wait_http
-from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
+from tests.support.localcluster import STORAGE_CLASS, LocalCluster
+from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-optional"
 VC = "vco"
@@ -35,15 +35,6 @@ def setup(
     cluster: LocalCluster, kube: Kube, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
     require("kine", "kube-apiserver", "kube-controller-manager")
-    kube.create(namespace(HOST_NS))
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": VC, "namespace": HOST_NS},
-            "spec": {"ports": [{"port": 443, "targetPort": 6443}], "selector": {"app": VC}},
-        }
-    )
     root = Path(tmp_path_factory.mktemp("sync-optional"))
     rendered = render(
         VC,
@@ -58,16 +49,8 @@ def setup(
             "storage_classes": True,
         },
     )
-    plane = ControlPlane(rendered, Local(root), cluster.kubeconfig)
-    try:  # whatever fails from here on, no process is left behind
-        plane.init()
-        plane.start()
-        tenant = connect(plane.local, tenant_kubeconfig(kube, plane.local, root, VC, HOST_NS))
-        plane.start("syncer")
-        wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
-        yield Setup(kube, tenant, plane)
-    finally:
-        plane.stop()
+    with synced(kube, cluster.kubeconfig, root, rendered, name=VC, namespace_=HOST_NS) as s:
+        yield Setup(kube, s.tenant, s.plane)
 
 
 def hn(name: str, virtual_namespace: str) -> str:

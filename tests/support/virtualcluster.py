@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from tenantry_api.config import CONFIG_KEY
 from tenantry_api.naming import kubeconfig_secret_name
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube
+from tests.support.kube import Kube, Manifest, namespace
 from tests.support.localcluster import free_port, stop_pids, wait_http
 from tests.support.testbin import binary
 from tests.unit.mocks import deploy
@@ -192,3 +194,43 @@ def connect(local: Local, kubeconfig: Path) -> Kube:
     tls = (root / "certificate-authority", root / "client-certificate", root / "client-key")
     wait_http(f"{local.server}/readyz", 120, tls)
     return Kube(api_client_from(kubeconfig))
+
+
+def api_service(name: str, namespace: str) -> Manifest:
+    """The Service the component puts in front of the virtual API server: pods reach
+    `kubernetes.default` through its ClusterIP."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"ports": [{"port": 443, "targetPort": 6443}], "selector": {"app": name}},
+    }
+
+
+@dataclass
+class Synced:
+    plane: ControlPlane
+    tenant: Kube
+    kubeconfig: Path
+    """The tenant's kubeconfig."""
+
+
+@contextmanager
+def synced(
+    host: Kube, host_kubeconfig: Path, root: Path, rendered: Rendered, *, name: str, namespace_: str
+) -> Iterator[Synced]:
+    """The host namespace with the API Service, the control plane booted and the rendered
+    syncer container ready; every process is stopped on the way out, whatever failed."""
+    host.create(namespace(namespace_))
+    host.create(api_service(name, namespace_))
+    plane = ControlPlane(rendered, Local(root), host_kubeconfig)
+    try:
+        plane.init()
+        plane.start()
+        kubeconfig = tenant_kubeconfig(host, plane.local, root, name, namespace_)
+        tenant = connect(plane.local, kubeconfig)
+        plane.start("syncer")
+        wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
+        yield Synced(plane, tenant, kubeconfig)
+    finally:
+        plane.stop()
