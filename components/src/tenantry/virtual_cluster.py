@@ -562,6 +562,49 @@ def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[di
     return rules, cluster
 
 
+def _identity(
+    prefix: str,
+    name: str,
+    namespace: str,
+    meta: Any,
+    rules: list[dict[str, Any]],
+    *,
+    sa_annotations: dict[str, str] | None = None,
+) -> list[Child]:
+    """One workload's host identity: ServiceAccount ``name`` with a Role of ``rules`` bound
+    to it; ``prefix`` keeps the children's Pulumi names apart."""
+    return [
+        Child(
+            f"{prefix}sa",
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": meta(name, annotations=sa_annotations),
+            },
+        ),
+        Child(
+            f"{prefix}role",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta(name),
+                "rules": rules,
+            },
+        ),
+        Child(
+            f"{prefix}rolebinding",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta(name),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+            },
+            depends_on=(f"{prefix}sa", f"{prefix}role"),
+        ),
+    ]
+
+
 def render(spec: VirtualClusterSpec) -> list[Child]:
     ns = spec.namespace
     sa = f"vc-{spec.name}"
@@ -572,29 +615,7 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
         )
 
     rules, cluster_rules = host_rbac_rules(spec.syncer)
-    children = [
-        Child("sa", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(sa)}),
-        Child(
-            "role",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": meta(sa),
-                "rules": rules,
-            },
-        ),
-        Child(
-            "rolebinding",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": meta(sa),
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sa},
-                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
-            },
-            depends_on=("sa", "role"),
-        ),
-    ]
+    children = _identity("", sa, ns, meta, rules)
     binding_deps: tuple[str, ...] = ("rolebinding",)
     if cluster_rules:
         cluster_name = f"tenantry-vc-{ns}-{spec.name}"
@@ -711,42 +732,23 @@ def _snapshot_children(spec: VirtualClusterSpec, meta: Any, config_name: str) ->
             {"name": "config", "configMap": {"name": config_name}},
         ],
     }
+    # Only the PKI Secret, only read.
+    rules = [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [spec.syncer.pki_secret],
+            "verbs": ["get"],
+        }
+    ]
     return [
-        Child(
-            "snapshot-sa",
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": meta(name, annotations=spec.snapshot_sa_annotations or None),
-            },
-        ),
-        Child(
-            "snapshot-role",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": meta(name),
-                # Only the PKI Secret, only read.
-                "rules": [
-                    {
-                        "apiGroups": [""],
-                        "resources": ["secrets"],
-                        "resourceNames": [spec.syncer.pki_secret],
-                        "verbs": ["get"],
-                    }
-                ],
-            },
-        ),
-        Child(
-            "snapshot-rolebinding",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": meta(name),
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}],
-            },
-            depends_on=("snapshot-sa", "snapshot-role"),
+        *_identity(
+            "snapshot-",
+            name,
+            spec.namespace,
+            meta,
+            rules,
+            sa_annotations=spec.snapshot_sa_annotations or None,
         ),
         Child(
             "snapshot-netpol",
@@ -800,43 +802,24 @@ def _sleeper_children(spec: VirtualClusterSpec, meta: Any, config_name: str) -> 
         f"{naming.headless_service_name(spec.name)}.{spec.namespace}.svc:{control_plane.API_PORT}"
     )
     container = control_plane.sleeper_container(spec.control_plane, spec.sleep, upstream)
+    rules = [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["statefulsets"],
+            "resourceNames": [spec.name],
+            "verbs": ["get", "patch"],
+        },
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "delete"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": [f"vc-{spec.name}-sleep"],
+            "verbs": ["get", "update"],
+        },
+    ]
     return [
-        Child("sleeper-sa", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name)}),
-        Child(
-            "sleeper-role",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": meta(name),
-                "rules": [
-                    {
-                        "apiGroups": ["apps"],
-                        "resources": ["statefulsets"],
-                        "resourceNames": [spec.name],
-                        "verbs": ["get", "patch"],
-                    },
-                    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "delete"]},
-                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
-                    {
-                        "apiGroups": [""],
-                        "resources": ["configmaps"],
-                        "resourceNames": [f"vc-{spec.name}-sleep"],
-                        "verbs": ["get", "update"],
-                    },
-                ],
-            },
-        ),
-        Child(
-            "sleeper-rolebinding",
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": meta(name),
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": spec.namespace}],
-            },
-            depends_on=("sleeper-sa", "sleeper-role"),
-        ),
+        *_identity("sleeper-", name, spec.namespace, meta, rules),
         Child(
             "sleeper-netpol",
             {
