@@ -25,6 +25,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# shellcheck source=../lib/gomod.sh
+source "$ROOT/hack/lib/gomod.sh"
 # gVisor reads its goroutine ids at a fixed offset into the Go runtime's g struct
 # (pkg/goid, "+checkoffset runtime g.goid"), known for the Go releases it supports. Built with
 # a newer Go, the offset is wrong and the Sentry panics at random ("running on goroutine ...
@@ -40,7 +42,8 @@ if [[ -x $OUT/runsc && -x $OUT/containerd-shim-runsc-v1 && -f $OUT/.gvisor-stamp
   exit 0
 fi
 start=$SECONDS
-src=$(cd "$HERE/gvisor" && GOTOOLCHAIN=$GVISOR_GO GOFLAGS=-mod=readonly "$GO" list -m -f '{{.Dir}}' gvisor.dev/gvisor)
+src=$(module_dir "$HERE/gvisor" gvisor.dev/gvisor "$GVISOR_GO") ||
+  { echo "build-gvisor.sh: cannot locate module gvisor.dev/gvisor" >&2; exit 1; }
 # The shim is built from a copy of the module with the one line changed (Go refuses overlays
 # of files in the module cache); a temporary go.mod points gvisor.dev/gvisor at the copy.
 patched="$OUT/.gvisor-src"
@@ -59,7 +62,7 @@ for target in runsc:gvisor.dev/gvisor/runsc:go.mod containerd-shim-runsc-v1:gvis
   IFS=: read -r name pkg modfile <<<"$target"
   log="$OUT/.$name.log"
   if ! (cd "$HERE/gvisor" && GOTOOLCHAIN=$GVISOR_GO GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
-    nice -n 10 "$GO" build -modfile "$modfile" -p 1 -trimpath -ldflags "-s -w" -o "$OUT/.$name.tmp" "$pkg") >"$log" 2>&1; then
+    nice -n 10 "$GO" build -modfile "$modfile" -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/.$name.tmp" "$pkg") >"$log" 2>&1; then
     echo "build-gvisor.sh: FAILED: cd $HERE/gvisor && go build -o $OUT/$name $pkg" >&2
     tail -n 30 "$log" | sed 's/^/  | /' >&2
     exit 1

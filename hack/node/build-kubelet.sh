@@ -11,6 +11,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# shellcheck source=../lib/gomod.sh
+source "$ROOT/hack/lib/gomod.sh"
 VER=$(sed -n 's/^KUBERNETES_VERSION=//p' "$ROOT/hack/testbin/versions.env")
 got=$(awk '($1 == "require" && $2 == "k8s.io/kubernetes") { print $3; exit } ($1 == "k8s.io/kubernetes") { print $2; exit }' "$HERE/kubelet/go.mod")
 [[ $got == "$VER" ]] || { echo "build-kubelet.sh: versions.env says $VER, hack/node/kubelet/go.mod $got" >&2; exit 1; }
@@ -28,7 +30,7 @@ for x in gitVersion="$VER" gitMajor="$major" gitMinor="$minor" gitTreeState=clea
 done
 start=$SECONDS
 if ! (cd "$HERE/kubelet" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
-  nice -n 10 "$GO" build -p 1 -trimpath -ldflags "$ldflags" -o "$OUT/.kubelet.tmp" k8s.io/kubernetes/cmd/kubelet) \
+  nice -n 10 "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "$ldflags" -o "$OUT/.kubelet.tmp" k8s.io/kubernetes/cmd/kubelet) \
   >"$OUT/.kubelet.log" 2>&1; then
   echo "build-kubelet.sh: FAILED: cd $HERE/kubelet && go build k8s.io/kubernetes/cmd/kubelet" >&2
   tail -n 30 "$OUT/.kubelet.log" | sed 's/^/  | /' >&2
