@@ -10,7 +10,7 @@ export UV_NO_PROGRESS := 1
 
 PACKAGES := api/src components/src syncer/src node-agent/src
 
-.PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down clean
+.PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down fresh-check clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
@@ -24,6 +24,7 @@ help:
 	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries (engine, Python"
 	@echo "             language host, kubernetes provider) into .testbin/; install the node tier's"
 	@echo "             Debian packages (containerd, runc) and build gVisor and the kubelet"
+	@echo "make fresh-check  CI=true bash .ci/run on a new clone of HEAD with empty Go, uv and npm caches"
 	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
 
 $(TOOLS)/bin/uv:
@@ -99,6 +100,10 @@ tsc: hack/tsc/node_modules/.package-lock.json
 
 hack/tsc/node_modules/.package-lock.json: hack/tsc/package-lock.json
 	cd hack/tsc && npm ci --no-audit --no-fund
+
+# The fresh-start check: a new clone of HEAD, empty caches, no .testbin/ or .venv (docs/testing.md).
+fresh-check:
+	bash hack/fresh-check.sh
 
 clean:
 	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis hack/tsc/node_modules
