@@ -25,8 +25,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-# shellcheck source=../lib/gomod.sh
-source "$ROOT/hack/lib/gomod.sh"
+# shellcheck source=../lib/build.sh
+source "$ROOT/hack/lib/build.sh"
 # gVisor reads its goroutine ids at a fixed offset into the Go runtime's g struct
 # (pkg/goid, "+checkoffset runtime g.goid"), known for the Go releases it supports. Built with
 # a newer Go, the offset is wrong and the Sentry panics at random ("running on goroutine ...
@@ -60,13 +60,9 @@ cp "$HERE/gvisor/go.mod" "$OUT/.shim.go.mod" && cp "$HERE/gvisor/go.sum" "$OUT/.
 printf '\nreplace gvisor.dev/gvisor => %s\n' "$patched" >>"$OUT/.shim.go.mod"
 for target in runsc:gvisor.dev/gvisor/runsc:go.mod containerd-shim-runsc-v1:gvisor.dev/gvisor/shim:$OUT/.shim.go.mod; do
   IFS=: read -r name pkg modfile <<<"$target"
-  log="$OUT/.$name.log"
-  if ! (cd "$HERE/gvisor" && GOTOOLCHAIN=$GVISOR_GO GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
-    nice -n 10 "$GO" build -modfile "$modfile" -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/.$name.tmp" "$pkg") >"$log" 2>&1; then
-    echo "build-gvisor.sh: FAILED: cd $HERE/gvisor && go build -o $OUT/$name $pkg" >&2
-    tail -n 30 "$log" | sed 's/^/  | /' >&2
-    exit 1
-  fi
+  logged "build-gvisor.sh: $name" "$OUT/.$name.log" "$HERE/gvisor" \
+    env GOTOOLCHAIN=$GVISOR_GO GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+    nice -n 10 "$GO" build -modfile "$modfile" -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/.$name.tmp" "$pkg"
   mv -f "$OUT/.$name.tmp" "$OUT/$name"
 done
 rm -rf "$patched"

@@ -11,8 +11,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-# shellcheck source=../lib/gomod.sh
-source "$ROOT/hack/lib/gomod.sh"
+# shellcheck source=../lib/build.sh
+source "$ROOT/hack/lib/build.sh"
 VER=$(sed -n 's/^KUBERNETES_VERSION=//p' "$ROOT/hack/testbin/versions.env")
 got=$(awk '($1 == "require" && $2 == "k8s.io/kubernetes") { print $3; exit } ($1 == "k8s.io/kubernetes") { print $2; exit }' "$HERE/kubelet/go.mod")
 [[ $got == "$VER" ]] || { echo "build-kubelet.sh: versions.env says $VER, hack/node/kubelet/go.mod $got" >&2; exit 1; }
@@ -29,14 +29,11 @@ for x in gitVersion="$VER" gitMajor="$major" gitMinor="$minor" gitTreeState=clea
   ldflags+=" -X k8s.io/component-base/version.$x"
 done
 start=$SECONDS
-if ! (cd "$HERE/kubelet" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
-  nice -n 10 "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "$ldflags" -o "$OUT/.kubelet.tmp" k8s.io/kubernetes/cmd/kubelet) \
-  >"$OUT/.kubelet.log" 2>&1; then
-  echo "build-kubelet.sh: FAILED: cd $HERE/kubelet && go build k8s.io/kubernetes/cmd/kubelet" >&2
-  tail -n 30 "$OUT/.kubelet.log" | sed 's/^/  | /' >&2
-  exit 1
-fi
-"$OUT/.kubelet.tmp" --version | grep -qF "$VER" || { echo "build-kubelet.sh: version mismatch" >&2; exit 1; }
+logged build-kubelet.sh "$OUT/.kubelet.log" "$HERE/kubelet" \
+  env GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+  nice -n 10 "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "$ldflags" -o "$OUT/.kubelet.tmp" k8s.io/kubernetes/cmd/kubelet
+got=$("$OUT/.kubelet.tmp" --version 2>&1) || true
+[[ $got == *"$VER"* ]] || { echo "build-kubelet.sh: built $OUT/.kubelet.tmp, but its --version says '$got', not $VER" >&2; exit 1; }
 mv -f "$OUT/.kubelet.tmp" "$OUT/kubelet"
 printf '%s' "$STAMP" >"$OUT/.kubelet-stamp"
 echo "kubelet: built $VER in $((SECONDS - start))s"

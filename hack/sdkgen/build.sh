@@ -10,8 +10,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/codegen"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-# shellcheck source=../lib/gomod.sh
-source "$ROOT/hack/lib/gomod.sh"
+# shellcheck source=../lib/build.sh
+source "$ROOT/hack/lib/build.sh"
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
 stamp="$OUT/.stamp"
@@ -27,7 +27,9 @@ fi
 
 mkdir -p "$OUT"
 start=$SECONDS
-(cd "$HERE" && nice "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/" ./cmd/...)
-(cd "$HERE/dotnet" && nice "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/" ./cmd/...)
+logged "sdkgen: pulumi-language-{nodejs,python,go}" "$OUT/.build.log" "$HERE" \
+  nice "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/" ./cmd/...
+logged "sdkgen: pulumi-language-dotnet" "$OUT/.build-dotnet.log" "$HERE/dotnet" \
+  nice "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/" ./cmd/...
 echo "$want" >"$stamp"
 echo "sdkgen: built ${plugins[*]/#/pulumi-language-} into $OUT in $((SECONDS - start))s"

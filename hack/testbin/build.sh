@@ -38,23 +38,12 @@ trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
-# shellcheck source=../lib/gomod.sh
-source "$HERE/../lib/gomod.sh"
+# shellcheck source=../lib/build.sh
+source "$HERE/../lib/build.sh"
 
-# Runs "$@" in $RUN_DIR with its output in $RUN_LOG; on failure prints the
-# exact command (cd + env + argv) and the end of the log, and exits.
-run() {
-  if ! (cd "$RUN_DIR" && "$@") >"$RUN_LOG" 2>&1; then
-    {
-      echo
-      echo "build.sh: FAILED: this command exited non-zero:"
-      echo "  cd $(printf '%q' "$RUN_DIR") && $(printf '%q ' "$@")"
-      echo "build.sh: last lines of $RUN_LOG:"
-      tail -n 40 "$RUN_LOG" | sed 's/^/  | /'
-    } >&2
-    exit 1
-  fi
-}
+# Runs "$@" in $RUN_DIR with its output in $RUN_LOG; on failure names $RUN_NAME, prints the
+# exact command, the log's path and its last lines, and exits.
+run() { logged "build.sh: ${RUN_NAME:?}" "$RUN_LOG" "$RUN_DIR" "$@" || exit 1; }
 
 # versions.env: strict KEY=VALUE, nothing a shell would expand.
 load_versions() {
@@ -278,7 +267,7 @@ build_kubernetes_group() {
   mkdir -p "$OUT/.kubernetes"
   echo "kubernetes: building ${stale[*]} in one go build (log: $OUT/.logs/kubernetes.log)"
   local t0=$SECONDS
-  RUN_DIR=$HERE/$DIR RUN_LOG=$OUT/.logs/kubernetes.log
+  RUN_NAME="${stale[*]}" RUN_DIR=$HERE/$DIR RUN_LOG=$OUT/.logs/kubernetes.log
   run env GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED="$CGO" \
     nice -n 10 "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "$LDFLAGS" -o "$OUT/.kubernetes/" "${pkgs[@]}"
   echo "kubernetes: ${stale[*]} built in $((SECONDS - t0))s"
@@ -297,7 +286,7 @@ main() {
         load_versions
         spec "${2:?--source needs a binary name}"
         check_pins "$2"
-        module_dir "$HERE/$DIR" "$MOD"
+        module_dir "$HERE/$DIR" "$MOD" || die "$2: cannot locate module $MOD"
         return ;;
       -h | --help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; return 0 ;;
       -*) die "unknown option $1" ;;
@@ -329,7 +318,7 @@ main() {
       continue
     fi
     t0=$SECONDS
-    RUN_DIR=$HERE/$DIR RUN_LOG=$OUT/.logs/$n.log
+    RUN_NAME=$n RUN_DIR=$HERE/$DIR RUN_LOG=$OUT/.logs/$n.log
     case $n in
       pulumi-resource-kubernetes) build_kubernetes_plugin "$n" ;;
       pulumi-language-python) install_language_python "$n" ;;

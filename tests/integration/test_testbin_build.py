@@ -88,3 +88,33 @@ def test_a_missing_binary_name_is_one_clear_error(empty_module_cache: dict[str, 
     )
     assert out.returncode != 0
     assert "unknown binary 'kube-nothing'" in out.stderr
+
+
+def test_a_module_that_cannot_be_downloaded_is_named_with_the_command(
+    empty_module_cache: dict[str, str],
+) -> None:
+    out = subprocess.run(
+        ["bash", str(BUILD), "--source", "kwok"],
+        env={**empty_module_cache, "GOPROXY": "off"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "go mod download -json sigs.k8s.io/kwok` failed" in out.stderr, out.stderr
+    assert "kwok: cannot locate module sigs.k8s.io/kwok" in out.stderr, out.stderr
+    assert out.stdout == ""
+
+
+def test_a_failed_build_step_names_the_binary_the_command_and_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "etcd.log"
+    step = f'logged "build.sh: etcd" {log} {tmp_path} sh -c "echo boom; exit 3"'
+    script = f"source {REPO}/hack/lib/build.sh; {step}"
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert out.returncode == 3
+    assert "build.sh: etcd: FAILED (exit 3): cd " in out.stderr, out.stderr
+    assert "sh -c echo\\ boom\\;\\ exit\\ 3" in out.stderr, out.stderr
+    assert f"whole log: {log}" in out.stderr
+    assert "  | boom" in out.stderr
+    assert log.read_text() == "boom\n"

@@ -1,4 +1,4 @@
-# Sourced by the build scripts. Go module helpers that never trust a warm cache.
+# Sourced by the build scripts: Go build settings, and helpers that never trust a warm cache.
 
 # Packages `go build` compiles at once. `-p 1` left a core idle while one package linked
 # or ran cgo: etcd built cold in 53 s at -p 1 and 40 s at -p 2 on 2 cores, at the same
@@ -24,4 +24,22 @@ module_dir() {
     return 1
   fi
   printf '%s\n' "$dir"
+}
+
+# logged NAME LOG DIR COMMAND...
+# Runs COMMAND in DIR with its output in LOG. On failure says which binary, the exact
+# command, where the whole log is, and its last lines; returns the command's status.
+logged() {
+  local name=$1 log=$2 dir=$3 rc=0
+  shift 3
+  mkdir -p "$(dirname "$log")"
+  (cd "$dir" && "$@") >"$log" 2>&1 || rc=$?
+  if ((rc != 0)); then
+    {
+      echo "$name: FAILED (exit $rc): cd $(printf '%q' "$dir") && $(printf '%q ' "$@")"
+      echo "$name: whole log: $log; its last lines:"
+      tail -n 30 "$log" | sed 's/^/  | /'
+    } >&2
+  fi
+  return "$rc"
 }
