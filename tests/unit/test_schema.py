@@ -38,6 +38,7 @@ def test_schema_lists_the_three_resources_with_inputs_and_outputs() -> None:
             {
                 "runtimeClassName",
                 "handler",
+                "backend",
                 "nodeSelector",
                 "allowPrivileged",
                 "agentDaemonsetName",
