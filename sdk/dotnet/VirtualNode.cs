@@ -11,7 +11,9 @@ namespace Pulumi.Tenantry
 {
     /// <summary>
     /// Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-    ///     installed and health-checked on every selected node by the Tenantry node agent.
+    ///     installed and health-checked on every selected node by the Tenantry node agent. Composed
+    ///     with a TenantPolicy, pods must run under it, and admission waves through only what the
+    ///     backend's sandbox contains, never hostPath, hostNetwork or hostPort.
     /// </summary>
     [TenantryResourceType("tenantry:index:VirtualNode")]
     public partial class VirtualNode : global::Pulumi.ComponentResource
@@ -23,10 +25,16 @@ namespace Pulumi.Tenantry
         public Output<string> AgentDaemonsetName { get; private set; } = null!;
 
         /// <summary>
-        /// Whether admission lets privileged pods through under this RuntimeClass.
+        /// Whether admission waves through, under this RuntimeClass, what the sandbox contains.
         /// </summary>
         [Output("allowPrivileged")]
         public Output<bool> AllowPrivileged { get; private set; } = null!;
+
+        /// <summary>
+        /// The sandbox backend; pass it as isolation.backend.
+        /// </summary>
+        [Output("backend")]
+        public Output<string> Backend { get; private set; } = null!;
 
         /// <summary>
         /// containerd runtime handler behind the RuntimeClass.
@@ -78,8 +86,12 @@ namespace Pulumi.Tenantry
         public Inputs.AgentArgs? Agent { get; set; }
 
         /// <summary>
-        /// Let privileged pods and host access through admission under this RuntimeClass, because the
-        ///     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        /// Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+        ///     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+        ///     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+        ///     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+        ///     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+        ///     runc-hardened.
         /// </summary>
         [Input("allowPrivileged")]
         public bool? AllowPrivileged { get; set; }

@@ -17,6 +17,9 @@ var _ = internal.GetEnvOrDefault
 type Admission struct {
 	// Create the policy and its binding. Default true.
 	Enabled *bool `pulumi:"enabled"`
+	// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+	//     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+	RequireSandbox *bool `pulumi:"requireSandbox"`
 }
 
 // AdmissionInput is an input type that accepts AdmissionArgs and AdmissionOutput values.
@@ -34,6 +37,9 @@ type AdmissionInput interface {
 type AdmissionArgs struct {
 	// Create the policy and its binding. Default true.
 	Enabled *bool `pulumi:"enabled"`
+	// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+	//     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+	RequireSandbox *bool `pulumi:"requireSandbox"`
 }
 
 func (AdmissionArgs) ElementType() reflect.Type {
@@ -119,6 +125,13 @@ func (o AdmissionOutput) Enabled() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Admission) *bool { return v.Enabled }).(pulumi.BoolPtrOutput)
 }
 
+// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+//
+//	isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+func (o AdmissionOutput) RequireSandbox() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v Admission) *bool { return v.RequireSandbox }).(pulumi.BoolPtrOutput)
+}
+
 type AdmissionPtrOutput struct{ *pulumi.OutputState }
 
 func (AdmissionPtrOutput) ElementType() reflect.Type {
@@ -150,6 +163,18 @@ func (o AdmissionPtrOutput) Enabled() pulumi.BoolPtrOutput {
 			return nil
 		}
 		return v.Enabled
+	}).(pulumi.BoolPtrOutput)
+}
+
+// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+//
+//	isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+func (o AdmissionPtrOutput) RequireSandbox() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *Admission) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.RequireSandbox
 	}).(pulumi.BoolPtrOutput)
 }
 
@@ -1027,9 +1052,14 @@ func (o IoLimitsPtrOutput) WriteIops() pulumi.IntPtrOutput {
 //
 //	it out from the VirtualNode's outputs in other languages.
 type Isolation struct {
-	// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-	//     and added capabilities, because the sandbox contains them. Default false.
+	// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+	//     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+	//     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+	//     hostNetwork, hostPort) is never waved through. Default false.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
+	// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+	//     contains. Required when allow_privileged is true.
+	Backend *RuntimeBackend `pulumi:"backend"`
 	// Node labels forced onto every synced pod.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// The RuntimeClass every synced pod is forced onto.
@@ -1053,9 +1083,14 @@ type IsolationInput interface {
 //
 //	it out from the VirtualNode's outputs in other languages.
 type IsolationArgs struct {
-	// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-	//     and added capabilities, because the sandbox contains them. Default false.
+	// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+	//     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+	//     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+	//     hostNetwork, hostPort) is never waved through. Default false.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
+	// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+	//     contains. Required when allow_privileged is true.
+	Backend *RuntimeBackend `pulumi:"backend"`
 	// Node labels forced onto every synced pod.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// The RuntimeClass every synced pod is forced onto.
@@ -1144,11 +1179,20 @@ func (o IsolationOutput) ToIsolationPtrOutputWithContext(ctx context.Context) Is
 	}).(IsolationPtrOutput)
 }
 
-// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
+// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
 //
-//	and added capabilities, because the sandbox contains them. Default false.
+//	backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+//	namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+//	hostNetwork, hostPort) is never waved through. Default false.
 func (o IsolationOutput) AllowPrivileged() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Isolation) *bool { return v.AllowPrivileged }).(pulumi.BoolPtrOutput)
+}
+
+// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+//
+//	contains. Required when allow_privileged is true.
+func (o IsolationOutput) Backend() RuntimeBackendPtrOutput {
+	return o.ApplyT(func(v Isolation) *RuntimeBackend { return v.Backend }).(RuntimeBackendPtrOutput)
 }
 
 // Node labels forced onto every synced pod.
@@ -1190,9 +1234,11 @@ func (o IsolationPtrOutput) Elem() IsolationOutput {
 	}).(IsolationOutput)
 }
 
-// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
+// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
 //
-//	and added capabilities, because the sandbox contains them. Default false.
+//	backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+//	namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+//	hostNetwork, hostPort) is never waved through. Default false.
 func (o IsolationPtrOutput) AllowPrivileged() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *Isolation) *bool {
 		if v == nil {
@@ -1200,6 +1246,18 @@ func (o IsolationPtrOutput) AllowPrivileged() pulumi.BoolPtrOutput {
 		}
 		return v.AllowPrivileged
 	}).(pulumi.BoolPtrOutput)
+}
+
+// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+//
+//	contains. Required when allow_privileged is true.
+func (o IsolationPtrOutput) Backend() RuntimeBackendPtrOutput {
+	return o.ApplyT(func(v *Isolation) *RuntimeBackend {
+		if v == nil {
+			return nil
+		}
+		return v.Backend
+	}).(RuntimeBackendPtrOutput)
 }
 
 // Node labels forced onto every synced pod.
@@ -3442,8 +3500,10 @@ type TenantPolicyArgsType struct {
 	Admission *Admission `pulumi:"admission"`
 	// Create the namespace (true, default) or adopt an existing one by patching its labels.
 	CreateNamespace *bool `pulumi:"createNamespace"`
-	// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-	//     privileged pods.
+	// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+	//     and when it allows privileged pods the admission policy waves through, under that
+	//     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+	//     see docs/admission.md).
 	Isolation  *Isolation  `pulumi:"isolation"`
 	LimitRange *LimitRange `pulumi:"limitRange"`
 	// The tenant namespace. Default: the resource name.
@@ -3471,8 +3531,10 @@ type TenantPolicyArgsTypeArgs struct {
 	Admission *AdmissionArgs `pulumi:"admission"`
 	// Create the namespace (true, default) or adopt an existing one by patching its labels.
 	CreateNamespace *bool `pulumi:"createNamespace"`
-	// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-	//     privileged pods.
+	// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+	//     and when it allows privileged pods the admission policy waves through, under that
+	//     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+	//     see docs/admission.md).
 	Isolation  *IsolationArgs  `pulumi:"isolation"`
 	LimitRange *LimitRangeArgs `pulumi:"limitRange"`
 	// The tenant namespace. Default: the resource name.
@@ -3571,9 +3633,11 @@ func (o TenantPolicyArgsTypeOutput) CreateNamespace() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v TenantPolicyArgsType) *bool { return v.CreateNamespace }).(pulumi.BoolPtrOutput)
 }
 
-// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
+// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
 //
-//	privileged pods.
+//	and when it allows privileged pods the admission policy waves through, under that
+//	RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+//	see docs/admission.md).
 func (o TenantPolicyArgsTypeOutput) Isolation() IsolationPtrOutput {
 	return o.ApplyT(func(v TenantPolicyArgsType) *Isolation { return v.Isolation }).(IsolationPtrOutput)
 }
@@ -3647,9 +3711,11 @@ func (o TenantPolicyArgsTypePtrOutput) CreateNamespace() pulumi.BoolPtrOutput {
 	}).(pulumi.BoolPtrOutput)
 }
 
-// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
+// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
 //
-//	privileged pods.
+//	and when it allows privileged pods the admission policy waves through, under that
+//	RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+//	see docs/admission.md).
 func (o TenantPolicyArgsTypePtrOutput) Isolation() IsolationPtrOutput {
 	return o.ApplyT(func(v *TenantPolicyArgsType) *Isolation {
 		if v == nil {

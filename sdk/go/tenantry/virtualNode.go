@@ -13,14 +13,18 @@ import (
 
 // Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
 //
-//	installed and health-checked on every selected node by the Tenantry node agent.
+//	installed and health-checked on every selected node by the Tenantry node agent. Composed
+//	with a TenantPolicy, pods must run under it, and admission waves through only what the
+//	backend's sandbox contains, never hostPath, hostNetwork or hostPort.
 type VirtualNode struct {
 	pulumi.ResourceState
 
 	// Name of the node agent DaemonSet; empty when the cloud provides the sandbox.
 	AgentDaemonsetName pulumi.StringOutput `pulumi:"agentDaemonsetName"`
-	// Whether admission lets privileged pods through under this RuntimeClass.
+	// Whether admission waves through, under this RuntimeClass, what the sandbox contains.
 	AllowPrivileged pulumi.BoolOutput `pulumi:"allowPrivileged"`
+	// The sandbox backend; pass it as isolation.backend.
+	Backend pulumi.StringOutput `pulumi:"backend"`
 	// containerd runtime handler behind the RuntimeClass.
 	Handler pulumi.StringOutput `pulumi:"handler"`
 	// Node labels the RuntimeClass schedules onto.
@@ -47,8 +51,12 @@ func NewVirtualNode(ctx *pulumi.Context,
 
 type virtualNodeArgs struct {
 	Agent *Agent `pulumi:"agent"`
-	// Let privileged pods and host access through admission under this RuntimeClass, because the
-	//     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+	// Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+	//     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+	//     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+	//     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+	//     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+	//     runc-hardened.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
 	// Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
 	Backend *RuntimeBackend `pulumi:"backend"`
@@ -74,8 +82,12 @@ type virtualNodeArgs struct {
 // The set of arguments for constructing a VirtualNode resource.
 type VirtualNodeArgs struct {
 	Agent *AgentArgs
-	// Let privileged pods and host access through admission under this RuntimeClass, because the
-	//     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+	// Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+	//     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+	//     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+	//     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+	//     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+	//     runc-hardened.
 	AllowPrivileged *bool
 	// Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
 	Backend *RuntimeBackend
@@ -140,9 +152,14 @@ func (o VirtualNodeOutput) AgentDaemonsetName() pulumi.StringOutput {
 	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.AgentDaemonsetName }).(pulumi.StringOutput)
 }
 
-// Whether admission lets privileged pods through under this RuntimeClass.
+// Whether admission waves through, under this RuntimeClass, what the sandbox contains.
 func (o VirtualNodeOutput) AllowPrivileged() pulumi.BoolOutput {
 	return o.ApplyT(func(v *VirtualNode) pulumi.BoolOutput { return v.AllowPrivileged }).(pulumi.BoolOutput)
+}
+
+// The sandbox backend; pass it as isolation.backend.
+func (o VirtualNodeOutput) Backend() pulumi.StringOutput {
+	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.Backend }).(pulumi.StringOutput)
 }
 
 // containerd runtime handler behind the RuntimeClass.

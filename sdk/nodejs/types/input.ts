@@ -14,6 +14,11 @@ export interface AdmissionArgs {
      * Create the policy and its binding. Default true.
      */
     enabled?: boolean;
+    /**
+     * Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+     *     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+     */
+    requireSandbox?: boolean;
 }
 
 /**
@@ -110,10 +115,17 @@ export interface IoLimitsArgs {
  */
 export interface IsolationArgs {
     /**
-     * Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-     *     and added capabilities, because the sandbox contains them. Default false.
+     * Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+     *     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+     *     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+     *     hostNetwork, hostPort) is never waved through. Default false.
      */
     allowPrivileged?: boolean;
+    /**
+     * The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+     *     contains. Required when allow_privileged is true.
+     */
+    backend?: enums.RuntimeBackend;
     /**
      * Node labels forced onto every synced pod.
      */
@@ -397,8 +409,10 @@ export interface TenantPolicyArgsArgs {
      */
     createNamespace?: boolean;
     /**
-     * A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-     *     privileged pods.
+     * A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+     *     and when it allows privileged pods the admission policy waves through, under that
+     *     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+     *     see docs/admission.md).
      */
     isolation?: inputs.IsolationArgs;
     limitRange?: inputs.LimitRangeArgs;

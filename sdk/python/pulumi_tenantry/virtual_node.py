@@ -35,8 +35,12 @@ class VirtualNodeArgs:
         """
         The set of arguments for constructing a VirtualNode resource.
 
-        :param _builtins.bool allow_privileged: Let privileged pods and host access through admission under this RuntimeClass, because the
-                   sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        :param _builtins.bool allow_privileged: Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+                   sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+                   and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+                   Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+                   Security level is privileged. Default true for gvisor, kata and sysbox; never for
+                   runc-hardened.
         :param 'RuntimeBackend' backend: Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
         :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
                    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
@@ -84,8 +88,12 @@ class VirtualNodeArgs:
     @pulumi.getter(name="allowPrivileged")
     def allow_privileged(self) -> Optional[_builtins.bool]:
         """
-        Let privileged pods and host access through admission under this RuntimeClass, because the
-            sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+            sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+            and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+            Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+            Security level is privileged. Default true for gvisor, kata and sysbox; never for
+            runc-hardened.
         """
         return pulumi.get(self, "allow_privileged")
 
@@ -221,12 +229,18 @@ class VirtualNode(pulumi.ComponentResource):
                  __props__=None):
         """
         Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-            installed and health-checked on every selected node by the Tenantry node agent.
+            installed and health-checked on every selected node by the Tenantry node agent. Composed
+            with a TenantPolicy, pods must run under it, and admission waves through only what the
+            backend's sandbox contains, never hostPath, hostNetwork or hostPort.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param _builtins.bool allow_privileged: Let privileged pods and host access through admission under this RuntimeClass, because the
-                   sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        :param _builtins.bool allow_privileged: Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+                   sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+                   and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+                   Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+                   Security level is privileged. Default true for gvisor, kata and sysbox; never for
+                   runc-hardened.
         :param 'RuntimeBackend' backend: Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
         :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
                    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
@@ -246,7 +260,9 @@ class VirtualNode(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
         Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-            installed and health-checked on every selected node by the Tenantry node agent.
+            installed and health-checked on every selected node by the Tenantry node agent. Composed
+            with a TenantPolicy, pods must run under it, and admission waves through only what the
+            backend's sandbox contains, never hostPath, hostNetwork or hostPort.
 
         :param str resource_name: The name of the resource.
         :param VirtualNodeArgs args: The arguments to use to populate this resource's properties.
@@ -317,9 +333,17 @@ class VirtualNode(pulumi.ComponentResource):
     @pulumi.getter(name="allowPrivileged")
     def allow_privileged(self) -> pulumi.Output[_builtins.bool]:
         """
-        Whether admission lets privileged pods through under this RuntimeClass.
+        Whether admission waves through, under this RuntimeClass, what the sandbox contains.
         """
         return pulumi.get(self, "allow_privileged")
+
+    @_builtins.property
+    @pulumi.getter
+    def backend(self) -> pulumi.Output[_builtins.str]:
+        """
+        The sandbox backend; pass it as isolation.backend.
+        """
+        return pulumi.get(self, "backend")
 
     @_builtins.property
     @pulumi.getter
