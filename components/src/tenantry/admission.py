@@ -103,16 +103,18 @@ def _variables(sandbox: Sandbox | None) -> list[dict[str, str]]:
     return variables
 
 
-_MATCH_PODS = {
-    "resourceRules": [
-        {
-            "apiGroups": [""],
-            "apiVersions": ["v1"],
-            "operations": ["CREATE", "UPDATE"],
-            "resources": ["pods", "pods/ephemeralcontainers"],
-        }
-    ]
-}
+def _match_pods() -> dict[str, Any]:
+    # Ephemeral containers arrive through their subresource: match it too.
+    return {
+        "resourceRules": [
+            {
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"],
+                "resources": ["pods", "pods/ephemeralcontainers"],
+            }
+        ]
+    }
 
 
 def policy_spec(level: PodSecurityLevel, sandbox: Sandbox | None) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def policy_spec(level: PodSecurityLevel, sandbox: Sandbox | None) -> dict[str, A
     validations += [_validation(r, sandbox, r.check in exempted) for r in rules]
     return {
         "failurePolicy": "Fail",
-        "matchConstraints": _MATCH_PODS,
+        "matchConstraints": _match_pods(),
         "variables": _variables(sandbox),
         "validations": validations,
     }
@@ -154,7 +156,7 @@ def exemption_notice_spec(sandbox: Sandbox | None) -> dict[str, Any] | None:
     ]
     return {
         "failurePolicy": "Ignore",
-        "matchConstraints": _MATCH_PODS,
+        "matchConstraints": _match_pods(),
         "variables": _variables(sandbox),
         "validations": notices,
     }
