@@ -522,6 +522,7 @@ def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[di
     core = [
         "pods",
         "pods/status",
+        "pods/ephemeralcontainers",
         "services",
         "endpoints",
         "configmaps",
