@@ -9,6 +9,24 @@ from tests.unit.mocks import deploy_failing
 
 CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     # (component, args, field, reason fragment)
+    (
+        TenantPolicy,
+        {"admission": {"require_sandbox": True}},
+        "admission.require_sandbox",
+        "needs isolation",
+    ),
+    (
+        TenantPolicy,
+        {"isolation": {"runtime_class_name": "sandbox", "allow_privileged": True}},
+        "isolation.backend",
+        "is required with allow_privileged",
+    ),
+    (
+        TenantPolicy,
+        {"isolation": {"runtime_class_name": "sandbox", "backend": "firecracker"}},
+        "isolation.backend",
+        "",
+    ),
     (TenantPolicy, {"namespace": "Acme_Corp"}, "namespace", "not a valid RFC 1123 label"),
     (
         TenantPolicy,

@@ -266,4 +266,14 @@ def test_virtual_node_composes_with_cluster_and_policy() -> None:
     assert config.isolation.runtime_class_name == "sandbox"
     assert config.isolation.node_selector == {"runtime.tenantry.dev/tenantry-gvisor": "ready"}
     sandboxed = next(v for v in d.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed")
-    assert sandboxed["expression"].endswith("in ['sandbox']")
+    assert sandboxed["expression"].endswith("object.spec.runtimeClassName == 'sandbox'")
+    (required,) = [
+        v for v in d.one(VAP).inputs["spec"]["validations"] if "require-sandbox" in v["message"]
+    ]
+    # The control plane's own pods are spared, a pod the syncer created never is.
+    assert "'app.kubernetes.io/name'] == 'tenantry-vcluster'" in required["expression"]
+    assert "'app.kubernetes.io/instance'] == 'acme'" in required["expression"]
+    assert (
+        "!(has(object.metadata.labels) && 'app.kubernetes.io/managed-by'"
+        in (required["expression"])
+    )

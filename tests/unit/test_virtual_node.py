@@ -46,6 +46,7 @@ def test_bare_preset_deploys_the_agent_and_schedules_only_on_ready_nodes() -> No
     assert d.outputs["agent"] == "tenantry-node-agent-sandbox"
     assert vn.isolation == {
         "runtime_class_name": "sandbox",
+        "backend": RuntimeBackend.GVISOR,
         "node_selector": {"runtime.tenantry.dev/tenantry-gvisor": "ready"},
         "tolerations": [],
         "allow_privileged": True,

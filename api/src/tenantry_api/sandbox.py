@@ -51,6 +51,9 @@ class PssCheck(StrEnum):
     PROC_MOUNT = "procMount"
     SECCOMP = "seccompProfile"
     SYSCTLS = "sysctls"
+    HOST_PROBES = "hostProbesAndHostLifecycle"
+    """The host of an httpGet or tcpSocket probe or lifecycle hook: the kubelet dials it from
+    the node, so no sandbox contains it either, and no backend exempts it."""
     # restricted, on top of the baseline
     VOLUME_TYPES = "volumeTypes"
     PRIVILEGE_ESCALATION = "allowPrivilegeEscalation"

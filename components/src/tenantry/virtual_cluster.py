@@ -5,7 +5,7 @@ import base64
 import re
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, NotRequired
 
@@ -286,6 +286,11 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         if isolation_args is not None:
             policy_args.setdefault("isolation", isolation_args)
         policy = tenant_policy.resolve(resource_name, policy_args, prefix="policy.")
+        if policy.sandbox is not None:
+            # The control plane, snapshots and sleeper are ours, not the tenant's: they run
+            # outside the sandbox. Synced pods never match (the syncer marks them managed-by).
+            own = tuple(tuple(_workload_labels(app, name).items()) for app in _WORKLOADS)
+            policy = replace(policy, sandbox=replace(policy.sandbox, unsandboxed=own))
 
     exposure = args.get("exposure", {})
     exposure_type = exposure.get("type", ExposureType.CLUSTER_IP)
@@ -511,8 +516,16 @@ def _check_exposure(
 # --- rendering ---
 
 
+_WORKLOADS = ("tenantry-vcluster", "tenantry-snapshot", "tenantry-sleeper")
+"""app.kubernetes.io/name of the control plane's, the snapshot job's and the sleeper's pods."""
+
+
+def _workload_labels(app: str, name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": name}
+
+
 def app_labels(spec: VirtualClusterSpec) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "tenantry-vcluster", "app.kubernetes.io/instance": spec.name}
+    return _workload_labels(_WORKLOADS[0], spec.name)
 
 
 def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -699,7 +712,7 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
 
 
 def snapshot_labels(spec: VirtualClusterSpec) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "tenantry-snapshot", "app.kubernetes.io/instance": spec.name}
+    return _workload_labels(_WORKLOADS[1], spec.name)
 
 
 def data_claim_name(spec: VirtualClusterSpec) -> str:
@@ -793,7 +806,7 @@ def _snapshot_children(spec: VirtualClusterSpec, meta: Any, config_name: str) ->
 
 
 def sleeper_labels(spec: VirtualClusterSpec) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "tenantry-sleeper", "app.kubernetes.io/instance": spec.name}
+    return _workload_labels(_WORKLOADS[2], spec.name)
 
 
 def _sleeper_children(spec: VirtualClusterSpec, meta: Any, config_name: str) -> list[Child]:

@@ -14,7 +14,8 @@ from pydantic import ValidationError, with_config
 from tenantry_api import keys
 from tenantry_api.config import CONFIG_KEY, NodeAgentConfig
 from tenantry_api.config import IoLimits as AgentIoLimits
-from tenantry_api.runtimes import RuntimeBackend, handler_name, is_sandboxed
+from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_api.sandbox import exemptions
 from typing_extensions import TypedDict
 
 __all__ = [
@@ -197,6 +198,7 @@ class VirtualNodeSpec:
     def isolation(self) -> Isolation:
         return {
             "runtime_class_name": self.runtime_class_name,
+            "backend": self.backend,
             "node_selector": dict(self.node_selector),
             "tolerations": list(self.tolerations),
             "allow_privileged": self.allow_privileged,
@@ -246,11 +248,12 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
     )
     overhead = args.get("overhead", _DEFAULT_OVERHEAD[backend])
     validation.quantities("overhead", overhead)
-    allow_privileged = args.get("allow_privileged", is_sandboxed(backend))
-    if allow_privileged and not is_sandboxed(backend):
+    allow_privileged = args.get("allow_privileged", bool(exemptions(backend)))
+    if allow_privileged and not exemptions(backend):
         raise FieldError(
             "allow_privileged",
-            f"{backend.value} shares the host kernel, so privileged pods would not be contained",
+            f"{backend.value} shares the host kernel unsandboxed, so it contains no Pod Security "
+            "check: privileged pods would not be contained",
         )
     handler = preset.handler or handler_name(backend)
     node_selector = {
@@ -503,6 +506,8 @@ class VirtualNode(pulumi.ComponentResource):
     """Name of the RuntimeClass pods run under."""
     handler: pulumi.Output[str]
     """containerd runtime handler behind the RuntimeClass."""
+    backend: pulumi.Output[str]
+    """The sandbox backend; pass it as isolation.backend."""
     node_selector: pulumi.Output[dict[str, str]]
     """Node labels the RuntimeClass schedules onto."""
     allow_privileged: pulumi.Output[bool]
@@ -528,6 +533,7 @@ class VirtualNode(pulumi.ComponentResource):
             lambda _: spec.runtime_class_name
         )
         self.handler = pulumi.Output.from_input(spec.handler)
+        self.backend = pulumi.Output.from_input(spec.backend.value)
         self.node_selector = pulumi.Output.from_input(spec.node_selector)
         self.allow_privileged = pulumi.Output.from_input(spec.allow_privileged)
         self.agent_daemonset_name = pulumi.Output.from_input(
@@ -537,6 +543,7 @@ class VirtualNode(pulumi.ComponentResource):
             {
                 "runtime_class_name": self.runtime_class_name,
                 "handler": self.handler,
+                "backend": self.backend,
                 "node_selector": self.node_selector,
                 "allow_privileged": self.allow_privileged,
                 "agent_daemonset_name": self.agent_daemonset_name,
