@@ -52,13 +52,14 @@ DEFAULT_HOST_PATH_ROOT = "/var/lib/tenantry/tenants"
 """Where a sandboxed tenant's hostPath volumes land on the node: `<root>/<host namespace>/`."""
 
 
-def _host_path_root(value: str) -> str:
+def check_host_path_root(value: str) -> str:
+    """A root for tenants' directories: absolute, normalised, and not `/` itself."""
     if not value.startswith("/") or posixpath.normpath(value) != value or value == "/":
         raise ValueError(f"{value!r} is not a normalised absolute path below /")
     return value
 
 
-HostPathRoot = Annotated[str, AfterValidator(_host_path_root)]
+HostPathRoot = Annotated[str, AfterValidator(check_host_path_root)]
 
 
 class Isolation(_Strict):
@@ -191,7 +192,11 @@ class NodeAgentConfig(_Document):
     containerd_pid_file: str = "/run/containerd/containerd.pid"
     io_limits: IoLimits = Field(default_factory=IoLimits)
     tenant_namespaces: list[DnsLabel] = Field(default_factory=list)
-    """Host namespaces whose pods get ``io_limits``."""
+    """Host namespaces whose pods get ``io_limits``, and each a directory under
+    ``host_path_root``."""
+    host_path_root: HostPathRoot | None = None
+    """Where the agent keeps one directory per tenant namespace, for the syncer's hostPath
+    rewrite; directories of tenants no longer listed are removed. None: none kept."""
 
     @model_validator(mode="after")
     def _handler_matches_backend(self) -> Self:
@@ -226,5 +231,6 @@ __all__ = [
     "SandboxRewrites",
     "SyncerConfig",
     "Toleration",
+    "check_host_path_root",
     "load",
 ]

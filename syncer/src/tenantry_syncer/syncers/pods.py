@@ -3,8 +3,10 @@ immutable, so a host pod is only ever created, relabelled or deleted, never repl
 ephemeral containers are added later, through the host pod's `ephemeralcontainers`."""
 
 import base64
+import json
 from collections.abc import Callable, Iterable
 
+from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
 from tenantry_api.naming import host_annotations, host_labels
 from tenantry_syncer.controller.informer import Manifest
@@ -23,7 +25,7 @@ class PodSyncer(KindSyncer):
         self._on_node = on_node
         """Called with a host node's name before a virtual pod is bound to it."""
         self._api_ip: str | None = None
-        self._refused: set[str | None] = set()
+        self._refused: set[object] = set()
         self._handled_ephemeral: set[tuple[str | None, str]] = set()
         isolation = shared.config.isolation
         self.policy = sandbox.Policy(
@@ -91,7 +93,15 @@ class PodSyncer(KindSyncer):
         desired = pods.to_host({**virtual, "spec": verdict.spec}, ctx)
         resource = self.s.host.resources[self.kind]
         namespace = self.s.config.host_namespace
-        created = ignoring(409, lambda: resource.create(body=desired, namespace=namespace))
+        try:
+            created = ignoring(409, lambda: resource.create(body=desired, namespace=namespace))
+        except ApiException as e:
+            # The host's admission said no (a policy, a quota): the tenant hears it once; the
+            # create is still retried, as a quota may free up.
+            if e.status in (403, 422) and ("host", meta.get("uid")) not in self._refused:
+                self.s.event(virtual, "HostRefused", f"the host refused the pod: {_reason(e)}")
+                self._refused.add(("host", meta.get("uid")))
+            raise
         if created is None:
             # It exists but our informer cannot see it: someone stripped our labels.
             existing = resource.get(name=desired["metadata"]["name"], namespace=namespace)
@@ -300,3 +310,11 @@ class PodSyncer(KindSyncer):
                 meta["name"], meta["namespace"], grace_period_seconds=0
             ),
         )
+
+
+def _reason(e: ApiException) -> str:
+    """The API server's message, not its whole Status document."""
+    try:
+        return str(json.loads(e.body)["message"])
+    except (TypeError, ValueError, KeyError):
+        return str(e.reason)
