@@ -315,6 +315,6 @@ class PodSyncer(KindSyncer):
 def _reason(e: ApiException) -> str:
     """The API server's message, not its whole Status document."""
     try:
-        return str(json.loads(e.body)["message"])
+        return str(json.loads(e.body or "")["message"])
     except (TypeError, ValueError, KeyError):
         return str(e.reason)
