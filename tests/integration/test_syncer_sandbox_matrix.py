@@ -361,6 +361,16 @@ COLUMNS = [
 ]
 
 
+def _fresh_namespace(tenant: Kube, ns: str) -> None:
+    """A virtual namespace whose default ServiceAccount exists: pods are refused before it."""
+    tenant.create(namespace(ns))
+    wait_for(
+        lambda: tenant.get_or_none("v1", "ServiceAccount", "default", ns),
+        timeout=60,
+        what=f"{ns}/default ServiceAccount",
+    )
+
+
 def _events(tenant: Kube, ns: str, pod: str) -> list[Manifest]:
     return [e for e in tenant.list("v1", "Event", ns) if e["involvedObject"]["name"] == pod]
 
@@ -382,7 +392,7 @@ def test_every_pss_field_through_the_syncer(
     configure(setup, config_of(setup, level, sandboxed, rewrites))
     tenant, host = setup.tenant, setup.host
     ns = _column_id(column)
-    tenant.create(namespace(ns))
+    _fresh_namespace(tenant, ns)
     # At restricted only the restricted rows: the baseline rows' pods are not hardened, and
     # the baseline floor is the baseline columns'.
     rows = [r for r in ROWS if r.restricted or level is not RESTRICTED]
@@ -502,7 +512,7 @@ def test_ephemeral_containers_are_synced_after_the_check_or_refused_with_an_even
     configure(setup, config_of(setup, BASELINE, False))
     tenant, host = setup.tenant, setup.host
     ns = "debugging"
-    tenant.create(namespace(ns))
+    _fresh_namespace(tenant, ns)
     tenant.create(
         {
             "apiVersion": "v1",
