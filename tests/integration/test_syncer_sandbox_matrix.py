@@ -563,3 +563,68 @@ def test_ephemeral_containers_are_synced_after_the_check_or_refused_with_an_even
     assert [c["name"] for c in virtual["spec"]["ephemeralContainers"]] == ["debug", "root"]
     assert host_ephemeral() == ["debug"]
     assert keys.VCLUSTER in (_host_pod(host, ns, "app") or {})["metadata"]["labels"]
+
+
+def test_under_the_sandbox_an_ephemeral_container_gets_the_tables_exemption_and_no_more(
+    setup: Setup,
+) -> None:
+    configure(setup, config_of(setup, PRIVILEGED, True))
+    tenant, host = setup.tenant, setup.host
+    ns = "debugging-sandboxed"
+    _fresh_namespace(tenant, ns)
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "app", "namespace": ns},
+            "spec": _sc(),
+        }
+    )
+    wait_for(lambda: _host_pod(host, ns, "app"), timeout=120, what="the host pod")
+    _add_ephemeral(
+        setup,
+        ns,
+        "app",
+        {"name": "root", "image": "busybox", "securityContext": {"privileged": True}},
+    )
+    _add_ephemeral(
+        setup,
+        ns,
+        "app",
+        {
+            "name": "spc",
+            "image": "busybox",
+            "securityContext": {"seLinuxOptions": {"type": "spc_t"}},
+        },
+    )
+
+    def host_ephemeral() -> list[str]:
+        found = _host_pod(host, ns, "app") or {}
+        return [c["name"] for c in (found.get("spec") or {}).get("ephemeralContainers") or []]
+
+    wait_for(lambda: host_ephemeral() == ["root"], timeout=60, what="root on the host pod")
+    reason = GVISOR[PssCheck.PRIVILEGED].reason
+    wait_for(
+        lambda: any(
+            e["reason"] == "SandboxExemption"
+            and "ephemeral container root" in e["message"]
+            and reason in e["message"]
+            for e in _events(tenant, ns, "app")
+        ),
+        timeout=30,
+        what="the exemption's Event, quoting the table",
+    )
+    refused = wait_for(
+        lambda: next(
+            (
+                e
+                for e in _events(tenant, ns, "app")
+                if e["reason"] == "PodSecurity" and "ephemeral container spc" in e["message"]
+            ),
+            None,
+        ),
+        timeout=60,
+        what="the refused ephemeral container's Event",
+    )
+    assert "(rule seLinuxOptions" in refused["message"]
+    assert host_ephemeral() == ["root"]
