@@ -1,5 +1,7 @@
 """The sandbox exemption table: host access is never exempted, and every row says why."""
 
+from pathlib import Path
+
 import pytest
 from tenantry_api.runtimes import RuntimeBackend, is_sandboxed
 from tenantry_api.sandbox import BASELINE, NEVER_EXEMPT, RESTRICTED, PssCheck, exemptions
@@ -44,3 +46,22 @@ def test_what_each_backend_exempts() -> None:
         "test_the_escape_is_contained"
         in exemptions(RuntimeBackend.GVISOR)[PssCheck.HOST_PID].source
     )
+
+
+DOC = Path(__file__).parents[2] / "docs" / "admission.md"
+
+
+def test_the_docs_table_is_the_exemption_table() -> None:
+    lines = DOC.read_text().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| check | gvisor |"))
+    backends = [RuntimeBackend(c.strip()) for c in lines[header].strip("|").split("|")[1:]]
+    rows = {}
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        check, *cells = (c.strip() for c in line.strip("|").split("|"))
+        rows[PssCheck(check.strip("`"))] = cells
+    assert set(rows) == set(BASELINE)
+    for check, cells in rows.items():
+        for backend, cell in zip(backends, cells, strict=True):
+            assert cell.startswith("exempt") == (check in exemptions(backend)), (check, backend)

@@ -166,6 +166,16 @@ def _no_probe_host() -> str:
 
 
 _BASELINE_RULES: tuple[_Rule, ...] = (
+    # Before hostNetwork, which the API requires beside it: the message names the cause.
+    _Rule(
+        PssCheck.HOST_PROCESS,
+        "host-process",
+        "spec.securityContext.windowsOptions.hostProcess",
+        _pod("securityContext.windowsOptions.hostProcess", "!{v}")
+        + " && "
+        + _each("securityContext.windowsOptions.hostProcess", "!{v}"),
+        "(pod or container) must not be true",
+    ),
     _Rule(
         PssCheck.HOST_NETWORK,
         "host-namespaces",
@@ -186,15 +196,6 @@ _BASELINE_RULES: tuple[_Rule, ...] = (
         "spec.hostIPC",
         _pod("hostIPC", "!{v}"),
         "must not be true",
-    ),
-    _Rule(
-        PssCheck.HOST_PROCESS,
-        "host-process",
-        "spec.securityContext.windowsOptions.hostProcess",
-        _pod("securityContext.windowsOptions.hostProcess", "!{v}")
-        + " && "
-        + _each("securityContext.windowsOptions.hostProcess", "!{v}"),
-        "(pod or container) must not be true",
     ),
     _Rule(
         PssCheck.PRIVILEGED,

@@ -3,6 +3,10 @@
 On `eks` and `bare` clusters the Tenantry node agent (a DaemonSet) installs the runtime handler
 into containerd, verifies it and labels the node ready; the RuntimeClass only schedules onto
 ready nodes. On `gke` and `aks` the cloud ships the sandbox, so no agent is deployed.
+
+What a sandbox contains is in `tenantry_api.sandbox`: a TenantPolicy composed with this
+VirtualNode waves through, under its RuntimeClass, only the Pod Security checks the backend
+contains, and never host access (hostPath, hostNetwork, hostPort).
 """
 
 from dataclasses import dataclass
@@ -168,8 +172,12 @@ class VirtualNodeArgs(TypedDict):
     tolerations: NotRequired[list[Toleration]]
     """Extra tolerations the RuntimeClass adds to pods."""
     allow_privileged: NotRequired[bool]
-    """Let privileged pods and host access through admission under this RuntimeClass, because the
-    sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened."""
+    """Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+    sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+    and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+    Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+    Security level is privileged. Default true for gvisor, kata and sysbox; never for
+    runc-hardened."""
     io_limits: NotRequired[IoLimits]
     tenant_namespaces: NotRequired[list[str]]
     """Host namespaces whose pods get io_limits, and on each node a directory under
@@ -517,7 +525,9 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
 
 class VirtualNode(pulumi.ComponentResource):
     """Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-    installed and health-checked on every selected node by the Tenantry node agent."""
+    installed and health-checked on every selected node by the Tenantry node agent. Composed
+    with a TenantPolicy, pods must run under it, and admission waves through only what the
+    backend's sandbox contains, never hostPath, hostNetwork or hostPort."""
 
     runtime_class_name: pulumi.Output[str]
     """Name of the RuntimeClass pods run under."""
@@ -528,7 +538,7 @@ class VirtualNode(pulumi.ComponentResource):
     node_selector: pulumi.Output[dict[str, str]]
     """Node labels the RuntimeClass schedules onto."""
     allow_privileged: pulumi.Output[bool]
-    """Whether admission lets privileged pods through under this RuntimeClass."""
+    """Whether admission waves through, under this RuntimeClass, what the sandbox contains."""
     host_path_root: pulumi.Output[str]
     """Root of the tenants' hostPath directories; pass it as isolation.host_path_root."""
     agent_daemonset_name: pulumi.Output[str]
