@@ -131,6 +131,9 @@ namespace Pulumi.Tenantry
         [Input("restoreFrom")]
         public Inputs.RestoreFromArgs? RestoreFrom { get; set; }
 
+        [Input("sandboxRewrites")]
+        public Inputs.SandboxRewritesArgs? SandboxRewrites { get; set; }
+
         /// <summary>
         /// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
         /// </summary>

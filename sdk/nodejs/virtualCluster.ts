@@ -70,6 +70,7 @@ export class VirtualCluster extends pulumi.ComponentResource {
             resourceInputs["policy"] = args?.policy;
             resourceInputs["readKubeconfig"] = args?.readKubeconfig;
             resourceInputs["restoreFrom"] = args?.restoreFrom;
+            resourceInputs["sandboxRewrites"] = args?.sandboxRewrites;
             resourceInputs["serviceCidr"] = args?.serviceCidr;
             resourceInputs["sleep"] = args?.sleep;
             resourceInputs["snapshots"] = args?.snapshots;
@@ -130,6 +131,7 @@ export interface VirtualClusterArgs {
      */
     readKubeconfig?: boolean;
     restoreFrom?: inputs.RestoreFromArgs;
+    sandboxRewrites?: inputs.SandboxRewritesArgs;
     /**
      * The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
      */

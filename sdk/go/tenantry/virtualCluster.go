@@ -67,8 +67,9 @@ type virtualClusterArgs struct {
 	// Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
 	//     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
 	//     control plane's pods only pretend to run, such as clusters of simulated nodes.
-	ReadKubeconfig *bool        `pulumi:"readKubeconfig"`
-	RestoreFrom    *RestoreFrom `pulumi:"restoreFrom"`
+	ReadKubeconfig  *bool            `pulumi:"readKubeconfig"`
+	RestoreFrom     *RestoreFrom     `pulumi:"restoreFrom"`
+	SandboxRewrites *SandboxRewrites `pulumi:"sandboxRewrites"`
 	// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
 	ServiceCidr *string    `pulumi:"serviceCidr"`
 	Sleep       *Sleep     `pulumi:"sleep"`
@@ -98,8 +99,9 @@ type VirtualClusterArgs struct {
 	// Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
 	//     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
 	//     control plane's pods only pretend to run, such as clusters of simulated nodes.
-	ReadKubeconfig *bool
-	RestoreFrom    *RestoreFromArgs
+	ReadKubeconfig  *bool
+	RestoreFrom     *RestoreFromArgs
+	SandboxRewrites *SandboxRewritesArgs
 	// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
 	ServiceCidr *string
 	Sleep       *SleepArgs

@@ -31,6 +31,7 @@ class VirtualClusterArgs:
                  policy: Optional['TenantPolicyArgsArgs'] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
                  restore_from: Optional['RestoreFromArgs'] = None,
+                 sandbox_rewrites: Optional['SandboxRewritesArgs'] = None,
                  service_cidr: Optional[_builtins.str] = None,
                  sleep: Optional['SleepArgs'] = None,
                  snapshots: Optional['SnapshotsArgs'] = None,
@@ -72,6 +73,8 @@ class VirtualClusterArgs:
             pulumi.set(__self__, "read_kubeconfig", read_kubeconfig)
         if restore_from is not None:
             pulumi.set(__self__, "restore_from", restore_from)
+        if sandbox_rewrites is not None:
+            pulumi.set(__self__, "sandbox_rewrites", sandbox_rewrites)
         if service_cidr is not None:
             pulumi.set(__self__, "service_cidr", service_cidr)
         if sleep is not None:
@@ -199,6 +202,15 @@ class VirtualClusterArgs:
         pulumi.set(self, "restore_from", value)
 
     @_builtins.property
+    @pulumi.getter(name="sandboxRewrites")
+    def sandbox_rewrites(self) -> Optional['SandboxRewritesArgs']:
+        return pulumi.get(self, "sandbox_rewrites")
+
+    @sandbox_rewrites.setter
+    def sandbox_rewrites(self, value: Optional['SandboxRewritesArgs']):
+        pulumi.set(self, "sandbox_rewrites", value)
+
+    @_builtins.property
     @pulumi.getter(name="serviceCidr")
     def service_cidr(self) -> Optional[_builtins.str]:
         """
@@ -263,6 +275,7 @@ class VirtualCluster(pulumi.ComponentResource):
                  policy: Optional[Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict']] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
                  restore_from: Optional[Union['RestoreFromArgs', 'RestoreFromArgsDict']] = None,
+                 sandbox_rewrites: Optional[Union['SandboxRewritesArgs', 'SandboxRewritesArgsDict']] = None,
                  service_cidr: Optional[_builtins.str] = None,
                  sleep: Optional[Union['SleepArgs', 'SleepArgsDict']] = None,
                  snapshots: Optional[Union['SnapshotsArgs', 'SnapshotsArgsDict']] = None,
@@ -325,6 +338,7 @@ class VirtualCluster(pulumi.ComponentResource):
                  policy: Optional[Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict']] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
                  restore_from: Optional[Union['RestoreFromArgs', 'RestoreFromArgsDict']] = None,
+                 sandbox_rewrites: Optional[Union['SandboxRewritesArgs', 'SandboxRewritesArgsDict']] = None,
                  service_cidr: Optional[_builtins.str] = None,
                  sleep: Optional[Union['SleepArgs', 'SleepArgsDict']] = None,
                  snapshots: Optional[Union['SnapshotsArgs', 'SnapshotsArgsDict']] = None,
@@ -351,6 +365,7 @@ class VirtualCluster(pulumi.ComponentResource):
             __props__.__dict__["policy"] = policy
             __props__.__dict__["read_kubeconfig"] = read_kubeconfig
             __props__.__dict__["restore_from"] = restore_from
+            __props__.__dict__["sandbox_rewrites"] = sandbox_rewrites
             __props__.__dict__["service_cidr"] = service_cidr
             __props__.__dict__["sleep"] = sleep
             __props__.__dict__["snapshots"] = snapshots
