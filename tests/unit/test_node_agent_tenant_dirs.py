@@ -3,7 +3,10 @@
 import os
 from pathlib import Path
 
+from tenantry_api.config import NodeAgentConfig
+from tenantry_api.runtimes import RuntimeBackend
 from tenantry_node_agent import tenant_dirs
+from tenantry_node_agent.agent import Agent, Options
 
 
 def test_each_tenant_gets_a_marked_directory_and_a_departed_one_is_removed(
@@ -45,3 +48,20 @@ def test_only_directories_the_agent_made_are_removed_and_symlinks_are_not_follow
     assert (root / "foreign").is_dir()
     assert (root / "link").is_symlink()
     assert (outside / "precious").read_text() == "host data"
+
+
+def test_the_agent_step_follows_its_config(tmp_path: Path) -> None:
+    config = NodeAgentConfig(
+        backend=RuntimeBackend.GVISOR,
+        handler="tenantry-gvisor",
+        containerd_config=str(tmp_path / "config.toml"),
+        tenant_namespaces=["acme"],
+        host_path_root=str(tmp_path / "tenants"),
+    )
+    done = Agent(Options(config=config, node_name="n")).tenant_dirs()
+    assert done is not None
+    assert done.created == ["acme"]
+    assert (tmp_path / "tenants" / "acme").is_dir()
+    # Without a root the step does nothing.
+    bare = config.model_copy(update={"host_path_root": None})
+    assert Agent(Options(config=bare, node_name="n")).tenant_dirs() is None
