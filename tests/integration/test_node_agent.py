@@ -22,6 +22,7 @@ import pytest
 from tenantry_api import keys
 from tenantry_api.config import NodeAgentConfig
 from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_api.sandbox import PssCheck, exemptions
 from tenantry_node_agent.cri import probe
 
 from tests.support.containerd import BUSYBOX_IMAGE, Containerd, missing_node_binaries
@@ -364,6 +365,42 @@ def test_the_escape_is_contained(harness: Harness, kube: Kube) -> None:
 
     # The sandbox accepts the spec; the container sees only its own sandbox.
     assert_contained(sandboxed.output, sandboxed.exit_code, secret)
+
+
+def test_host_ipc_under_gvisor_misses_the_nodes_shared_memory_yet_stays_refused(
+    harness: Harness, kube: Kube
+) -> None:
+    """The evidence behind tenantry_api.sandbox's hostIPC row for gVisor.
+
+    The node gets a POSIX shared memory file (in /dev/shm) and a System V segment. Under runc
+    (the control) a hostIPC container reads both. Under gVisor it reads neither: /dev/shm is
+    the Sentry's own tmpfs, and there is no /proc/sysvipc. That shows the POSIX half
+    contained, but busybox has no System V client to show the other half, so the table still
+    refuses hostIPC under gVisor.
+    """
+    harness.run_until_ready(kube)
+    secret = secrets.token_hex(8)
+    posix = Path("/dev/shm") / f"tenantry-{secrets.token_hex(4)}"
+    posix.write_text(secret)
+    made = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True, check=True)
+    shmid = made.stdout.split()[-1]
+    show = ["/bin/sh", "-c", f"cat {posix}; echo; cat /proc/sysvipc/shm; echo end"]
+    cri = CriClient(harness.containerd.socket, harness.containerd.root / "pods")
+    try:
+        control = cri.run(show, BUSYBOX_IMAGE, "", host_ipc=True)
+        sandboxed = cri.run(show, BUSYBOX_IMAGE, HANDLER, host_ipc=True)
+    finally:
+        cri.close()
+        posix.unlink()
+        subprocess.run(["ipcrm", "-m", shmid], check=False)
+    segment = f" {shmid} "
+
+    assert secret in control.output, control.output
+    assert segment in control.output, control.output
+    assert secret not in sandboxed.output, sandboxed.output
+    assert "can't open '/proc/sysvipc/shm'" in sandboxed.output, sandboxed.output
+    assert sandboxed.output.rstrip().endswith("end"), sandboxed.output
+    assert PssCheck.HOST_IPC not in exemptions(RuntimeBackend.GVISOR)
 
 
 def test_runc_hardened_runs_containers_from_its_restrictive_base_spec(
