@@ -116,7 +116,9 @@ export interface VirtualClusterArgs {
      */
     namespace?: string;
     /**
-     * Pods above this level are not synced. Default: the policy's level, else baseline.
+     * Pods above this level are not synced. Default: the policy's level, else baseline. The
+     *     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+     *     exemptions its backend earns (docs/syncer.md).
      */
     podSecurityLevel?: enums.PodSecurityLevel;
     /**

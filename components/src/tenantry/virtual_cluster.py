@@ -235,7 +235,9 @@ class VirtualClusterArgs(TypedDict):
     exposure: NotRequired[Exposure]
     sync: NotRequired[Sync]
     pod_security_level: NotRequired[PodSecurityLevel]
-    """Pods above this level are not synced. Default: the policy's level, else baseline."""
+    """Pods above this level are not synced. Default: the policy's level, else baseline. The
+    baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+    exemptions its backend earns (docs/syncer.md)."""
     policy: NotRequired[TenantPolicyArgs]
     """Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
     to this one)."""

@@ -59,7 +59,9 @@ type virtualClusterArgs struct {
 	// Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
 	//     created by `policy`.
 	Namespace *string `pulumi:"namespace"`
-	// Pods above this level are not synced. Default: the policy's level, else baseline.
+	// Pods above this level are not synced. Default: the policy's level, else baseline. The
+	//     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+	//     exemptions its backend earns (docs/syncer.md).
 	PodSecurityLevel *PodSecurityLevel `pulumi:"podSecurityLevel"`
 	// Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
 	//     to this one).
@@ -91,7 +93,9 @@ type VirtualClusterArgs struct {
 	// Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
 	//     created by `policy`.
 	Namespace *string
-	// Pods above this level are not synced. Default: the policy's level, else baseline.
+	// Pods above this level are not synced. Default: the policy's level, else baseline. The
+	//     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+	//     exemptions its backend earns (docs/syncer.md).
 	PodSecurityLevel *PodSecurityLevel
 	// Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
 	//     to this one).

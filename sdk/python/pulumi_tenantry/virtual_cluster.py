@@ -45,7 +45,9 @@ class VirtualClusterArgs:
         :param _builtins.str kubernetes_version: Version of the upstream control-plane images, vX.Y.Z.
         :param _builtins.str namespace: Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
                    created by `policy`.
-        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline.
+        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline. The
+                   baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+                   exemptions its backend earns (docs/syncer.md).
         :param 'TenantPolicyArgsArgs' policy: Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
                    to this one).
         :param _builtins.bool read_kubeconfig: Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
@@ -157,7 +159,9 @@ class VirtualClusterArgs:
     @pulumi.getter(name="podSecurityLevel")
     def pod_security_level(self) -> Optional['PodSecurityLevel']:
         """
-        Pods above this level are not synced. Default: the policy's level, else baseline.
+        Pods above this level are not synced. Default: the policy's level, else baseline. The
+            baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+            exemptions its backend earns (docs/syncer.md).
         """
         return pulumi.get(self, "pod_security_level")
 
@@ -294,7 +298,9 @@ class VirtualCluster(pulumi.ComponentResource):
         :param _builtins.str kubernetes_version: Version of the upstream control-plane images, vX.Y.Z.
         :param _builtins.str namespace: Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
                    created by `policy`.
-        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline.
+        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline. The
+                   baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+                   exemptions its backend earns (docs/syncer.md).
         :param Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict'] policy: Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
                    to this one).
         :param _builtins.bool read_kubeconfig: Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
