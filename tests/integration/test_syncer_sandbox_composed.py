@@ -180,3 +180,18 @@ def test_what_the_syncer_sends_passes_the_hosts_admission(setup: Setup) -> None:
         assert f"(rule {check.value}" in event["message"]
         assert named in event["message"]
         assert on_host(name) is None
+
+
+def test_a_pod_the_hosts_admission_refuses_is_told_not_dropped(setup: Setup) -> None:
+    tenant, host = setup.tenant, setup.host
+    ns = "greedy"
+    tenant.create(namespace(ns))
+    wait_for(lambda: tenant.get_or_none("v1", "ServiceAccount", "default", ns), what="default SA")
+    # The virtual cluster has no quota; the host namespace's TenantPolicy has one (cpu 10).
+    big = {"requests": {"cpu": "50"}, "limits": {"cpu": "50"}}
+    tenant.create(_pod("big", ns, containers=[{"name": "c", "image": "busybox", "resources": big}]))
+    event = wait_for(
+        partial(_event, tenant, ns, "big", "HostRefused"), timeout=60, what="HostRefused"
+    )
+    assert "exceeded quota" in event["message"]
+    assert host.get_or_none("v1", "Pod", host_name("big", ns, VC), HOST_NS) is None

@@ -167,13 +167,24 @@ class PodSyncer(KindSyncer):
             told.append((mine, what))
         if not added:
             return
-        self.s.host.resources[self.kind].patch(
-            body={"spec": {"ephemeralContainers": added}},
-            name=host["metadata"]["name"],
-            namespace=self.s.config.host_namespace,
-            subresource="ephemeralcontainers",
-            content_type="application/strategic-merge-patch+json",
-        )
+        try:
+            self.s.host.resources[self.kind].patch(
+                body={"spec": {"ephemeralContainers": added}},
+                name=host["metadata"]["name"],
+                namespace=self.s.config.host_namespace,
+                subresource="ephemeralcontainers",
+                content_type="application/strategic-merge-patch+json",
+            )
+        except ApiException as e:
+            names = ", ".join(c["name"] for c in added)
+            if e.status in (403, 422) and ("host", uid, names) not in self._refused:
+                self.s.event(
+                    virtual,
+                    "HostRefused",
+                    f"ephemeral container {names}: the host refused it: {_reason(e)}",
+                )
+                self._refused.add(("host", uid, names))
+            raise
         for (mine, what), container in zip(told, added, strict=True):
             self._handled_ephemeral.add((uid, container["name"]))
             self._tell(virtual, mine, what)
