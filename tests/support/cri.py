@@ -45,6 +45,7 @@ class CriClient:
         privileged: bool = False,
         host_pid: bool = False,
         host_ipc: bool = False,
+        sysctls: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> Finished:
         """Run ``command`` in a fresh pod sandbox under ``handler`` ('' = the default runtime);
@@ -61,7 +62,8 @@ class CriClient:
             linux=cri.LinuxPodSandboxConfig(
                 security_context=cri.LinuxSandboxSecurityContext(
                     privileged=privileged, namespace_options=namespaces
-                )
+                ),
+                sysctls=sysctls or {},
             ),
         )
         pod = self.runtime.RunPodSandbox(

@@ -11,9 +11,10 @@ import celpy
 import pytest
 from celpy.adapter import json_to_cel
 from tenantry.admission import RULE_NAMES, Sandbox, policy_spec
+from tenantry.pss_rules import BASELINE_RULES, RESTRICTED_RULES
 from tenantry_api.config import PodSecurityLevel
 from tenantry_api.runtimes import RuntimeBackend
-from tenantry_api.sandbox import BASELINE, PssCheck, exemptions
+from tenantry_api.sandbox import BASELINE, RESTRICTED, PssCheck, exemptions
 
 from tests.support.pss_cases import (
     CASES,
@@ -197,3 +198,8 @@ def test_a_virtual_clusters_own_pods_are_spared_but_never_a_synced_one() -> None
     assert rules_of(rejections(synced, sandbox=required)) == {"require-sandbox"}
     other = {**CLEAN, "metadata": {"labels": {"app.kubernetes.io/name": "tenantry-vcluster"}}}
     assert rules_of(rejections(other, sandbox=required)) == {"require-sandbox"}
+
+
+def test_every_pss_check_has_a_rule_at_its_level() -> None:
+    assert {r.check for r in BASELINE_RULES} == set(BASELINE)
+    assert {r.check for r in RESTRICTED_RULES} == set(RESTRICTED)
