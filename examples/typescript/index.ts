@@ -18,7 +18,11 @@ const vcluster = new tenantry.VirtualCluster(
     name,
     {
         policy: { quota: { hard: { "count/pods": "50" } } },
-        isolation: { runtimeClassName: `${name}-sandbox`, allowPrivileged: true },
+        isolation: {
+            runtimeClassName: `${name}-sandbox`,
+            backend: tenantry.RuntimeBackend.GVISOR,
+            allowPrivileged: true,
+        },
         exposure: { type: tenantry.ExposureType.CLUSTER_IP },
         readKubeconfig: config.getBoolean("readKubeconfig") ?? true,
     },

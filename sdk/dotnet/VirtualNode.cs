@@ -11,7 +11,9 @@ namespace Pulumi.Tenantry
 {
     /// <summary>
     /// Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-    ///     installed and health-checked on every selected node by the Tenantry node agent.
+    ///     installed and health-checked on every selected node by the Tenantry node agent. Composed
+    ///     with a TenantPolicy, pods must run under it, and admission waves through only what the
+    ///     backend's sandbox contains, never hostPath, hostNetwork or hostPort.
     /// </summary>
     [TenantryResourceType("tenantry:index:VirtualNode")]
     public partial class VirtualNode : global::Pulumi.ComponentResource
@@ -23,16 +25,28 @@ namespace Pulumi.Tenantry
         public Output<string> AgentDaemonsetName { get; private set; } = null!;
 
         /// <summary>
-        /// Whether admission lets privileged pods through under this RuntimeClass.
+        /// Whether admission waves through, under this RuntimeClass, what the sandbox contains.
         /// </summary>
         [Output("allowPrivileged")]
         public Output<bool> AllowPrivileged { get; private set; } = null!;
+
+        /// <summary>
+        /// The sandbox backend; pass it as isolation.backend.
+        /// </summary>
+        [Output("backend")]
+        public Output<string> Backend { get; private set; } = null!;
 
         /// <summary>
         /// containerd runtime handler behind the RuntimeClass.
         /// </summary>
         [Output("handler")]
         public Output<string> Handler { get; private set; } = null!;
+
+        /// <summary>
+        /// Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+        /// </summary>
+        [Output("hostPathRoot")]
+        public Output<string> HostPathRoot { get; private set; } = null!;
 
         /// <summary>
         /// Node labels the RuntimeClass schedules onto.
@@ -78,8 +92,12 @@ namespace Pulumi.Tenantry
         public Inputs.AgentArgs? Agent { get; set; }
 
         /// <summary>
-        /// Let privileged pods and host access through admission under this RuntimeClass, because the
-        ///     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        /// Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+        ///     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+        ///     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+        ///     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+        ///     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+        ///     runc-hardened.
         /// </summary>
         [Input("allowPrivileged")]
         public bool? AllowPrivileged { get; set; }
@@ -97,6 +115,14 @@ namespace Pulumi.Tenantry
         /// </summary>
         [Input("compute")]
         public Pulumi.Tenantry.Compute? Compute { get; set; }
+
+        /// <summary>
+        /// Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+        ///     gives them `&lt;root&gt;/&lt;host namespace&gt;/...`, never a path of the host. Default
+        ///     /var/lib/tenantry/tenants.
+        /// </summary>
+        [Input("hostPathRoot")]
+        public string? HostPathRoot { get; set; }
 
         [Input("ioLimits")]
         public Inputs.IoLimitsArgs? IoLimits { get; set; }
@@ -141,7 +167,8 @@ namespace Pulumi.Tenantry
         private List<string>? _tenantNamespaces;
 
         /// <summary>
-        /// Host namespaces whose pods get io_limits.
+        /// Host namespaces whose pods get io_limits, and on each node a directory under
+        ///     host_path_root (made by the agent, removed when the namespace leaves this list).
         /// </summary>
         public List<string> TenantNamespaces
         {

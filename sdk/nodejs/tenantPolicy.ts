@@ -82,8 +82,10 @@ export interface TenantPolicyArgs {
      */
     createNamespace?: boolean;
     /**
-     * A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-     *     privileged pods.
+     * A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+     *     and when it allows privileged pods the admission policy waves through, under that
+     *     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+     *     see docs/admission.md).
      */
     isolation?: inputs.IsolationArgs;
     limitRange?: inputs.LimitRangeArgs;

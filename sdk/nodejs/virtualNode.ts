@@ -9,7 +9,9 @@ import * as utilities from "./utilities";
 
 /**
  * Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
- *     installed and health-checked on every selected node by the Tenantry node agent.
+ *     installed and health-checked on every selected node by the Tenantry node agent. Composed
+ *     with a TenantPolicy, pods must run under it, and admission waves through only what the
+ *     backend's sandbox contains, never hostPath, hostNetwork or hostPort.
  */
 export class VirtualNode extends pulumi.ComponentResource {
     /** @internal */
@@ -31,13 +33,21 @@ export class VirtualNode extends pulumi.ComponentResource {
      */
     declare public /*out*/ readonly agentDaemonsetName: pulumi.Output<string>;
     /**
-     * Whether admission lets privileged pods through under this RuntimeClass.
+     * Whether admission waves through, under this RuntimeClass, what the sandbox contains.
      */
     declare public readonly allowPrivileged: pulumi.Output<boolean>;
+    /**
+     * The sandbox backend; pass it as isolation.backend.
+     */
+    declare public readonly backend: pulumi.Output<string>;
     /**
      * containerd runtime handler behind the RuntimeClass.
      */
     declare public /*out*/ readonly handler: pulumi.Output<string>;
+    /**
+     * Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+     */
+    declare public readonly hostPathRoot: pulumi.Output<string>;
     /**
      * Node labels the RuntimeClass schedules onto.
      */
@@ -62,6 +72,7 @@ export class VirtualNode extends pulumi.ComponentResource {
             resourceInputs["allowPrivileged"] = args?.allowPrivileged;
             resourceInputs["backend"] = args?.backend;
             resourceInputs["compute"] = args?.compute;
+            resourceInputs["hostPathRoot"] = args?.hostPathRoot;
             resourceInputs["ioLimits"] = args?.ioLimits;
             resourceInputs["nodeSelector"] = args?.nodeSelector;
             resourceInputs["overhead"] = args?.overhead;
@@ -74,7 +85,9 @@ export class VirtualNode extends pulumi.ComponentResource {
         } else {
             resourceInputs["agentDaemonsetName"] = undefined /*out*/;
             resourceInputs["allowPrivileged"] = undefined /*out*/;
+            resourceInputs["backend"] = undefined /*out*/;
             resourceInputs["handler"] = undefined /*out*/;
+            resourceInputs["hostPathRoot"] = undefined /*out*/;
             resourceInputs["nodeSelector"] = undefined /*out*/;
             resourceInputs["runtimeClassName"] = undefined /*out*/;
         }
@@ -89,8 +102,12 @@ export class VirtualNode extends pulumi.ComponentResource {
 export interface VirtualNodeArgs {
     agent?: inputs.AgentArgs;
     /**
-     * Let privileged pods and host access through admission under this RuntimeClass, because the
-     *     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+     * Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+     *     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+     *     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+     *     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+     *     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+     *     runc-hardened.
      */
     allowPrivileged?: boolean;
     /**
@@ -103,6 +120,12 @@ export interface VirtualNodeArgs {
      *     rather than deploy weaker isolation than asked for.
      */
     compute?: enums.Compute;
+    /**
+     * Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+     *     gives them `<root>/<host namespace>/...`, never a path of the host. Default
+     *     /var/lib/tenantry/tenants.
+     */
+    hostPathRoot?: string;
     ioLimits?: inputs.IoLimitsArgs;
     /**
      * Extra node labels the RuntimeClass schedules onto.
@@ -121,7 +144,8 @@ export interface VirtualNodeArgs {
      */
     runtimeClassName?: string;
     /**
-     * Host namespaces whose pods get io_limits.
+     * Host namespaces whose pods get io_limits, and on each node a directory under
+     *     host_path_root (made by the agent, removed when the namespace leaves this list).
      */
     tenantNamespaces?: string[];
     /**

@@ -22,6 +22,7 @@ import pytest
 from tenantry_api import keys
 from tenantry_api.config import NodeAgentConfig
 from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_api.sandbox import PssCheck, exemptions
 from tenantry_node_agent.cri import probe
 
 from tests.support.containerd import BUSYBOX_IMAGE, Containerd, missing_node_binaries
@@ -366,6 +367,114 @@ def test_the_escape_is_contained(harness: Harness, kube: Kube) -> None:
 
     # The sandbox accepts the spec; the container sees only its own sandbox.
     assert_contained(sandboxed.output, sandboxed.exit_code, secret)
+
+
+def test_every_exemption_gvisor_is_granted_still_lands_in_the_sandbox(
+    harness: Harness, kube: Kube
+) -> None:
+    """One pod with all that tenantry_api.sandbox exempts for gVisor, at once.
+
+    Privileged (which in CRI also means every capability, no seccomp filter, no AppArmor
+    profile and an unmasked /proc), hostPID, and two namespaced sysctls outside the safe list.
+    Under runc (the control) the container runs on the node's kernel with those capabilities,
+    unfiltered, and enters a host process's mount namespace. Under gVisor it has them too, and
+    sees only the Sentry: its kernel, its sysctls, no way into the host process. Neither
+    changes the node's sysctls.
+    """
+    harness.run_until_ready(kube)
+    secret = secrets.token_hex(16)
+    host_file = harness.containerd.root / "host-only"
+    host_file.write_text(secret)
+    host_process = subprocess.Popen(["sleep", "600"])
+    show = [
+        "/bin/sh",
+        "-c",
+        "cat /proc/version; grep -E '^(CapEff|Seccomp):' /proc/self/status; "
+        "echo msgmax=$(cat /proc/sys/kernel/msgmax); "
+        f"nsenter -t {host_process.pid} -m -- cat {host_file}; echo; echo end",
+    ]
+    sysctls = {"kernel.msgmax": "12345", "net.core.somaxconn": "1234"}
+    node_sysctls = [Path("/proc/sys/kernel/msgmax"), Path("/proc/sys/net/core/somaxconn")]
+    before = [p.read_text() for p in node_sysctls]
+    cri = CriClient(harness.containerd.socket, harness.containerd.root / "pods")
+    try:
+        control, sandboxed = (
+            cri.run(show, BUSYBOX_IMAGE, handler, privileged=True, host_pid=True, sysctls=sysctls)
+            for handler in ("", HANDLER)
+        )
+    finally:
+        cri.close()
+        host_process.kill()
+        host_process.wait()
+    sys_admin = 1 << 21
+
+    def status(output: str) -> dict[str, str]:
+        return dict(line.split(":\t", 1) for line in output.splitlines() if ":\t" in line)
+
+    # The control: the node's kernel, every capability, no filter, the host file read.
+    assert GVISOR_KERNEL not in control.output, control.output
+    assert int(status(control.output)["CapEff"], 16) & sys_admin, control.output
+    assert status(control.output)["Seccomp"] == "0", control.output
+    assert "msgmax=12345" in control.output, control.output
+    assert secret in control.output, control.output
+
+    # The sandbox: the same grants, inside the Sentry, and the host file out of reach.
+    lines = sandboxed.output.splitlines()
+    assert sandboxed.exit_code == 0, sandboxed.output
+    assert lines[0].startswith(GVISOR_KERNEL), sandboxed.output
+    assert int(status(sandboxed.output)["CapEff"], 16) & sys_admin, sandboxed.output
+    assert status(sandboxed.output)["Seccomp"] == "0", sandboxed.output
+    assert "msgmax=12345" not in sandboxed.output, sandboxed.output  # the Sentry's own value
+    assert secret not in sandboxed.output, sandboxed.output
+    assert lines[-1] == "end", sandboxed.output
+
+    assert [p.read_text() for p in node_sysctls] == before
+    granted = set(exemptions(RuntimeBackend.GVISOR))
+    assert granted == {
+        PssCheck.PRIVILEGED,
+        PssCheck.CAPABILITIES,
+        PssCheck.SECCOMP,
+        PssCheck.APPARMOR,
+        PssCheck.PROC_MOUNT,
+        PssCheck.HOST_PID,
+        PssCheck.SYSCTLS,
+    }
+
+
+def test_host_ipc_under_gvisor_misses_the_nodes_shared_memory_yet_stays_refused(
+    harness: Harness, kube: Kube
+) -> None:
+    """The evidence behind tenantry_api.sandbox's hostIPC row for gVisor.
+
+    The node gets a POSIX shared memory file (in /dev/shm) and a System V segment. Under runc
+    (the control) a hostIPC container reads both. Under gVisor it reads neither: /dev/shm is
+    the Sentry's own tmpfs, and there is no /proc/sysvipc. That shows the POSIX half
+    contained, but busybox has no System V client to show the other half, so the table still
+    refuses hostIPC under gVisor.
+    """
+    harness.run_until_ready(kube)
+    secret = secrets.token_hex(8)
+    posix = Path("/dev/shm") / f"tenantry-{secrets.token_hex(4)}"
+    posix.write_text(secret)
+    made = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True, check=True)
+    shmid = made.stdout.split()[-1]
+    show = ["/bin/sh", "-c", f"cat {posix}; echo; cat /proc/sysvipc/shm; echo end"]
+    cri = CriClient(harness.containerd.socket, harness.containerd.root / "pods")
+    try:
+        control = cri.run(show, BUSYBOX_IMAGE, "", host_ipc=True)
+        sandboxed = cri.run(show, BUSYBOX_IMAGE, HANDLER, host_ipc=True)
+    finally:
+        cri.close()
+        posix.unlink()
+        subprocess.run(["ipcrm", "-m", shmid], check=False)
+    segment = f" {shmid} "
+
+    assert secret in control.output, control.output
+    assert segment in control.output, control.output
+    assert secret not in sandboxed.output, sandboxed.output
+    assert "can't open '/proc/sysvipc/shm'" in sandboxed.output, sandboxed.output
+    assert sandboxed.output.rstrip().endswith("end"), sandboxed.output
+    assert PssCheck.HOST_IPC not in exemptions(RuntimeBackend.GVISOR)
 
 
 def test_runc_hardened_runs_containers_from_its_restrictive_base_spec(

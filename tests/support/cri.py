@@ -44,13 +44,17 @@ class CriClient:
         *,
         privileged: bool = False,
         host_pid: bool = False,
+        host_ipc: bool = False,
+        sysctls: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> Finished:
         """Run ``command`` in a fresh pod sandbox under ``handler`` ('' = the default runtime);
         wait for it to exit and return its exit code and output. The pod is removed after."""
         name = f"t-{uuid.uuid4().hex[:8]}"
         namespaces = cri.NamespaceOption(
-            pid=cri.NODE if host_pid else cri.POD, network=cri.POD, ipc=cri.POD
+            pid=cri.NODE if host_pid else cri.POD,
+            network=cri.POD,
+            ipc=cri.NODE if host_ipc else cri.POD,
         )
         pod_config = cri.PodSandboxConfig(
             metadata=cri.PodSandboxMetadata(name=name, namespace="tenant", uid=name, attempt=0),
@@ -58,7 +62,8 @@ class CriClient:
             linux=cri.LinuxPodSandboxConfig(
                 security_context=cri.LinuxSandboxSecurityContext(
                     privileged=privileged, namespace_options=namespaces
-                )
+                ),
+                sysctls=sysctls or {},
             ),
         )
         pod = self.runtime.RunPodSandbox(

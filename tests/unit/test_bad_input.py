@@ -9,6 +9,24 @@ from tests.unit.mocks import deploy_failing
 
 CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     # (component, args, field, reason fragment)
+    (
+        TenantPolicy,
+        {"admission": {"require_sandbox": True}},
+        "admission.require_sandbox",
+        "needs isolation",
+    ),
+    (
+        TenantPolicy,
+        {"isolation": {"runtime_class_name": "sandbox", "allow_privileged": True}},
+        "isolation.backend",
+        "is required with allow_privileged",
+    ),
+    (
+        TenantPolicy,
+        {"isolation": {"runtime_class_name": "sandbox", "backend": "firecracker"}},
+        "isolation.backend",
+        "",
+    ),
     (TenantPolicy, {"namespace": "Acme_Corp"}, "namespace", "not a valid RFC 1123 label"),
     (
         TenantPolicy,
@@ -200,6 +218,19 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
         "isolation.runtime_class_name",
         "Field required",
     ),
+    (
+        VirtualCluster,
+        {"isolation": {"runtime_class_name": "sandbox", "host_path_root": "/var/../etc"}},
+        "isolation.host_path_root",
+        "not a normalised absolute path",
+    ),
+    (
+        VirtualCluster,
+        {"policy": {}, "sandbox_rewrites": {"host_path": True}},
+        "sandbox_rewrites.host_path",
+        "refuses every hostPath volume",
+    ),
+    (VirtualNode, {"host_path_root": "/"}, "host_path_root", "not a normalised absolute path"),
     (
         VirtualNode,
         {"preset": "gke", "backend": "kata"},

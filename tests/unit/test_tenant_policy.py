@@ -214,16 +214,60 @@ def test_admission_policy_is_scoped_to_the_tenant_namespace() -> None:
         ("capabilities", "spec.containers[*].securityContext.capabilities.add"),
     ]:
         assert any(m.startswith(f"tenantry/{rule}: {field} ") for m in messages), (rule, field)
-    sandboxed = next(v for v in vap["spec"]["variables"] if v["name"] == "sandboxed")
-    assert sandboxed["expression"].endswith("in []")
+    # No isolation: no sandbox variable, so nothing can be waved through.
+    assert [v["name"] for v in vap["spec"]["variables"]] == ["containers"]
+    assert not any("variables.sandboxed" in v["expression"] for v in vap["spec"]["validations"])
 
 
-def test_isolation_that_allows_privileged_is_let_through_the_admission_policy() -> None:
-    d = policy({"isolation": {"runtime_class_name": "sandbox", "allow_privileged": True}})
+def _validations(d: Deployment) -> dict[str, str]:
+    return {v["message"]: v["expression"] for v in d.one(VAP).inputs["spec"]["validations"]}
+
+
+def test_isolation_waves_through_only_what_its_backend_contains() -> None:
+    isolation = {"runtime_class_name": "sandbox", "backend": "gvisor", "allow_privileged": True}
+    d = policy({"isolation": isolation})  # type: ignore[typeddict-item]
     sandboxed = next(v for v in d.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed")
-    assert sandboxed["expression"].endswith("in ['sandbox']")
-    strict = policy({"isolation": {"runtime_class_name": "sandbox", "allow_privileged": False}})
-    sandboxed = next(
-        v for v in strict.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed"
+    assert sandboxed["expression"].endswith("object.spec.runtimeClassName == 'sandbox'")
+    validations = _validations(d)
+    bypassed = {m.split(":")[1].split()[0] for m, e in validations.items() if "sandboxed" in e}
+    assert bypassed == {
+        "spec.runtimeClassName",  # require-sandbox, on by default
+        "spec.hostPID",
+        "spec.containers[*].securityContext.privileged",
+        "spec.containers[*].securityContext.capabilities.add",
+        "spec.securityContext.appArmorProfile.type",
+        "metadata.annotations[container.apparmor.security.beta.kubernetes.io/*]",
+        "spec.containers[*].securityContext.procMount",
+        "spec.securityContext.seccompProfile.type",
+        "spec.securityContext.sysctls[*].name",
+    }
+    strict = _validations(policy({"isolation": {**isolation, "allow_privileged": False}}))  # type: ignore[typeddict-item]
+    assert [m for m, e in strict.items() if "sandboxed" in e] == [
+        "tenantry/require-sandbox: spec.runtimeClassName must be one of [sandbox] in this namespace"
+    ]
+
+
+def test_require_sandbox_can_be_switched_off() -> None:
+    isolation = {"runtime_class_name": "sandbox"}
+    on = _validations(policy({"isolation": isolation}))  # type: ignore[typeddict-item]
+    off = _validations(
+        policy({"isolation": isolation, "admission": {"require_sandbox": False}})  # type: ignore[typeddict-item]
     )
-    assert sandboxed["expression"].endswith("in []")
+    assert any(m.startswith("tenantry/require-sandbox:") for m in on)
+    assert not any(m.startswith("tenantry/require-sandbox:") for m in off)
+
+
+def test_the_restricted_level_adds_the_restricted_checks() -> None:
+    baseline = _validations(policy({}))
+    restricted = _validations(policy({"pod_security": {"level": PodSecurityLevel.RESTRICTED}}))
+    added = {m.split(":")[0] for m in restricted.keys() - baseline.keys()}
+    assert added == {
+        "tenantry/volume-types",
+        "tenantry/privilege-escalation",
+        "tenantry/run-as-non-root",
+        "tenantry/run-as-user",
+        "tenantry/seccomp-required",
+        "tenantry/capabilities-drop-all",
+    }
+    privileged = _validations(policy({"pod_security": {"level": PodSecurityLevel.PRIVILEGED}}))
+    assert privileged == baseline  # the policy stands alone: the whole baseline either way

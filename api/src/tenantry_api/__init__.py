@@ -1,5 +1,5 @@
 """Tenantry's contract: what the components, the syncer and the node agent agree on."""
 
-from tenantry_api import config, keys, naming, runtimes
+from tenantry_api import config, keys, naming, runtimes, sandbox
 
-__all__ = ["config", "keys", "naming", "runtimes"]
+__all__ = ["config", "keys", "naming", "runtimes", "sandbox"]

@@ -8,6 +8,7 @@ from typing import NotRequired
 
 from pydantic import with_config
 from tenantry_api.config import PodSecurityLevel
+from tenantry_api.runtimes import RuntimeBackend
 from typing_extensions import TypedDict
 
 from tenantry.validation import STRICT
@@ -40,6 +41,14 @@ class Isolation(TypedDict):
     """Node labels forced onto every synced pod."""
     tolerations: NotRequired[list[Toleration]]
     """Tolerations forced onto every synced pod."""
+    backend: NotRequired[RuntimeBackend]
+    """The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+    contains. Required when allow_privileged is true."""
     allow_privileged: NotRequired[bool]
-    """Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-    and added capabilities, because the sandbox contains them. Default false."""
+    """Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+    backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+    namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+    hostNetwork, hostPort) is never waved through. Default false."""
+    host_path_root: NotRequired[str]
+    """Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+    `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants."""

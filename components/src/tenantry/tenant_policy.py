@@ -2,10 +2,11 @@
 
 Pod Security Standards labels, a ResourceQuota and a LimitRange with vcluster's isolated-mode
 numbers, default-deny NetworkPolicies with the holes a tenant needs, and a CEL
-ValidatingAdmissionPolicy that the API server enforces itself (no webhook to keep up).
+ValidatingAdmissionPolicy that the API server enforces itself (no webhook to keep up); its
+rules are in `tenantry.admission`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NotRequired
 
@@ -14,8 +15,9 @@ from pydantic import with_config
 from tenantry_api.config import PodSecurityLevel
 from typing_extensions import TypedDict
 
-from tenantry import _k8s, validation
+from tenantry import _k8s, admission, validation
 from tenantry._k8s import Child
+from tenantry.admission import Sandbox
 from tenantry.common import Isolation
 from tenantry.validation import STRICT, FieldError
 
@@ -120,6 +122,9 @@ class Admission(TypedDict):
 
     enabled: NotRequired[bool]
     """Create the policy and its binding. Default true."""
+    require_sandbox: NotRequired[bool]
+    """Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+    isolation's RuntimeClass. Default true when isolation is set; needs isolation."""
 
 
 @with_config(STRICT)
@@ -138,8 +143,10 @@ class TenantPolicyArgs(TypedDict):
     network: NotRequired[Network]
     admission: NotRequired[Admission]
     isolation: NotRequired[Isolation]
-    """A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-    privileged pods."""
+    """A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+    and when it allows privileged pods the admission policy waves through, under that
+    RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+    see docs/admission.md)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ class TenantPolicySpec:
     requests: dict[str, str] | None
     network: NetworkSpec | None
     admission: bool
-    sandboxed_runtime_classes: list[str] = field(default_factory=list)
+    sandbox: Sandbox | None = None
 
     @property
     def load_balancer_quota(self) -> Decimal | None:
@@ -251,14 +258,8 @@ def resolve(resource_name: str, args: TenantPolicyArgs, prefix: str = "") -> Ten
             ),
         )
 
-    isolation = args.get("isolation")
-    sandboxed = []
-    if isolation is not None:
-        validation.dns_label(
-            f"{prefix}isolation.runtime_class_name", isolation["runtime_class_name"]
-        )
-        if isolation.get("allow_privileged", False):
-            sandboxed.append(isolation["runtime_class_name"])
+    admission_args = args.get("admission", {})
+    sandbox = _sandbox(args.get("isolation"), admission_args, prefix)
 
     return TenantPolicySpec(
         tenant=namespace,
@@ -273,8 +274,36 @@ def resolve(resource_name: str, args: TenantPolicyArgs, prefix: str = "") -> Ten
         limits=limits,
         requests=requests,
         network=network,
-        admission=args.get("admission", {}).get("enabled", True),
-        sandboxed_runtime_classes=sandboxed,
+        admission=admission_args.get("enabled", True),
+        sandbox=sandbox,
+    )
+
+
+def _sandbox(isolation: Isolation | None, args: Admission, prefix: str) -> Sandbox | None:
+    required = args.get("require_sandbox")
+    if isolation is None:
+        if required:
+            raise FieldError(
+                f"{prefix}admission.require_sandbox",
+                "needs isolation: the RuntimeClass pods must run under",
+            )
+        return None
+    name = validation.dns_label(
+        f"{prefix}isolation.runtime_class_name", isolation["runtime_class_name"]
+    )
+    backend = isolation.get("backend")
+    exempt = isolation.get("allow_privileged", False)
+    if exempt and backend is None:
+        raise FieldError(
+            f"{prefix}isolation.backend",
+            "is required with allow_privileged: which Pod Security checks the sandbox "
+            "contains depends on it (pass VirtualNode.isolation, or its backend output)",
+        )
+    return Sandbox(
+        runtime_class=name,
+        backend=backend,
+        exempt=exempt,
+        required=True if required is None else required,
     )
 
 
@@ -376,7 +405,7 @@ def render(spec: TenantPolicySpec) -> list[Child]:
                     "apiVersion": "admissionregistration.k8s.io/v1",
                     "kind": "ValidatingAdmissionPolicy",
                     "metadata": meta(policy_name, False),
-                    "spec": admission_policy_spec(spec.sandboxed_runtime_classes),
+                    "spec": admission.policy_spec(spec.pss_enforce, spec.sandbox),
                 },
             )
         )
@@ -497,95 +526,6 @@ def _network_policies(net: NetworkSpec) -> list[tuple[str, str, dict[str, Any]]]
             )
         )
     return policies
-
-
-_CONTAINERS = (
-    "object.spec.containers"
-    " + (has(object.spec.initContainers) ? object.spec.initContainers : [])"
-    " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])"
-)
-
-
-def _rule(name: str, field: str, expression: str, message: str) -> dict[str, str]:
-    # Every rejection names the rule and the field, so a tenant knows what to change.
-    return {
-        "expression": f"variables.sandboxed || ({expression})",
-        "message": f"tenantry/{name}: {field} {message}",
-        "reason": "Forbidden",
-    }
-
-
-def admission_policy_spec(sandboxed_runtime_classes: list[str]) -> dict[str, Any]:
-    """CEL rules that keep a tenant's pods off the host, except under an allowed sandbox."""
-    allowed = ", ".join(f"'{rc}'" for rc in sandboxed_runtime_classes)
-    outside = (
-        f" outside the sandboxed RuntimeClasses [{', '.join(sandboxed_runtime_classes)}]"
-        if sandboxed_runtime_classes
-        else ""
-    )
-    return {
-        "failurePolicy": "Fail",
-        "matchConstraints": {
-            "resourceRules": [
-                {
-                    "apiGroups": [""],
-                    "apiVersions": ["v1"],
-                    "operations": ["CREATE", "UPDATE"],
-                    "resources": ["pods", "pods/ephemeralcontainers"],
-                }
-            ]
-        },
-        "variables": [
-            {
-                "name": "sandboxed",
-                "expression": "has(object.spec.runtimeClassName)"
-                f" && object.spec.runtimeClassName in [{allowed}]",
-            },
-            {"name": "containers", "expression": _CONTAINERS},
-        ],
-        "validations": [
-            _rule(
-                "host-namespaces",
-                "spec.hostNetwork",
-                "!has(object.spec.hostNetwork) || !object.spec.hostNetwork",
-                f"must not be true{outside}",
-            ),
-            _rule(
-                "host-namespaces",
-                "spec.hostPID",
-                "!has(object.spec.hostPID) || !object.spec.hostPID",
-                f"must not be true{outside}",
-            ),
-            _rule(
-                "host-namespaces",
-                "spec.hostIPC",
-                "!has(object.spec.hostIPC) || !object.spec.hostIPC",
-                f"must not be true{outside}",
-            ),
-            _rule(
-                "host-path",
-                "spec.volumes[*].hostPath",
-                "!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))",
-                f"is not allowed{outside}",
-            ),
-            _rule(
-                "privileged",
-                "spec.containers[*].securityContext.privileged",
-                "variables.containers.all(c, !has(c.securityContext)"
-                " || !has(c.securityContext.privileged) || !c.securityContext.privileged)",
-                f"must not be true{outside}",
-            ),
-            _rule(
-                "capabilities",
-                "spec.containers[*].securityContext.capabilities.add",
-                "variables.containers.all(c, !has(c.securityContext)"
-                " || !has(c.securityContext.capabilities)"
-                " || !has(c.securityContext.capabilities.add)"
-                " || size(c.securityContext.capabilities.add) == 0)",
-                f"must be empty{outside}",
-            ),
-        ],
-    }
 
 
 class TenantPolicy(pulumi.ComponentResource):

@@ -3,6 +3,10 @@
 On `eks` and `bare` clusters the Tenantry node agent (a DaemonSet) installs the runtime handler
 into containerd, verifies it and labels the node ready; the RuntimeClass only schedules onto
 ready nodes. On `gke` and `aks` the cloud ships the sandbox, so no agent is deployed.
+
+What a sandbox contains is in `tenantry_api.sandbox`: a TenantPolicy composed with this
+VirtualNode waves through, under its RuntimeClass, only the Pod Security checks the backend
+contains, and never host access (hostPath, hostNetwork, hostPort).
 """
 
 from dataclasses import dataclass
@@ -12,9 +16,10 @@ from typing import Any, NotRequired
 import pulumi
 from pydantic import ValidationError, with_config
 from tenantry_api import keys
-from tenantry_api.config import CONFIG_KEY, NodeAgentConfig
+from tenantry_api.config import CONFIG_KEY, DEFAULT_HOST_PATH_ROOT, NodeAgentConfig
 from tenantry_api.config import IoLimits as AgentIoLimits
-from tenantry_api.runtimes import RuntimeBackend, handler_name, is_sandboxed
+from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_api.sandbox import exemptions
 from typing_extensions import TypedDict
 
 __all__ = [
@@ -167,11 +172,20 @@ class VirtualNodeArgs(TypedDict):
     tolerations: NotRequired[list[Toleration]]
     """Extra tolerations the RuntimeClass adds to pods."""
     allow_privileged: NotRequired[bool]
-    """Let privileged pods and host access through admission under this RuntimeClass, because the
-    sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened."""
+    """Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+    sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+    and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+    Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+    Security level is privileged. Default true for gvisor, kata and sysbox; never for
+    runc-hardened."""
     io_limits: NotRequired[IoLimits]
     tenant_namespaces: NotRequired[list[str]]
-    """Host namespaces whose pods get io_limits."""
+    """Host namespaces whose pods get io_limits, and on each node a directory under
+    host_path_root (made by the agent, removed when the namespace leaves this list)."""
+    host_path_root: NotRequired[str]
+    """Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+    gives them `<root>/<host namespace>/...`, never a path of the host. Default
+    /var/lib/tenantry/tenants."""
     agent: NotRequired[Agent]
 
 
@@ -186,6 +200,7 @@ class VirtualNodeSpec:
     node_selector: dict[str, str]
     tolerations: list[Toleration]
     allow_privileged: bool
+    host_path_root: str
     agent: bool
     agent_namespace: str
     agent_image: str
@@ -197,9 +212,11 @@ class VirtualNodeSpec:
     def isolation(self) -> Isolation:
         return {
             "runtime_class_name": self.runtime_class_name,
+            "backend": self.backend,
             "node_selector": dict(self.node_selector),
             "tolerations": list(self.tolerations),
             "allow_privileged": self.allow_privileged,
+            "host_path_root": self.host_path_root,
         }
 
 
@@ -246,13 +263,17 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
     )
     overhead = args.get("overhead", _DEFAULT_OVERHEAD[backend])
     validation.quantities("overhead", overhead)
-    allow_privileged = args.get("allow_privileged", is_sandboxed(backend))
-    if allow_privileged and not is_sandboxed(backend):
+    allow_privileged = args.get("allow_privileged", bool(exemptions(backend)))
+    if allow_privileged and not exemptions(backend):
         raise FieldError(
             "allow_privileged",
-            f"{backend.value} shares the host kernel, so privileged pods would not be contained",
+            f"{backend.value} shares the host kernel unsandboxed, so it contains no Pod Security "
+            "check: privileged pods would not be contained",
         )
     handler = preset.handler or handler_name(backend)
+    host_path_root = validation.host_path_root(
+        "host_path_root", args.get("host_path_root", DEFAULT_HOST_PATH_ROOT)
+    )
     node_selector = {
         **dict(preset.node_selector),
         **({keys.runtime_ready_label(handler): keys.RUNTIME_READY_VALUE} if preset.agent else {}),
@@ -284,6 +305,7 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
             restart_strategy=restart,
             io_limits=io_limits,
             tenant_namespaces=tenant_namespaces,
+            host_path_root=host_path_root,
         )
     elif "agent" in args or "io_limits" in args:
         field = "agent" if "agent" in args else "io_limits"
@@ -301,6 +323,7 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
         node_selector=node_selector,
         tolerations=tolerations,
         allow_privileged=allow_privileged,
+        host_path_root=host_path_root,
         agent=preset.agent,
         agent_namespace=validation.dns_label(
             "agent.namespace", agent_args.get("namespace", "kube-system")
@@ -435,6 +458,11 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
     if signal_restart:
         # Without systemd the agent signals containerd by the pid in this file.
         host_mounts.append(("containerd-pid", DEFAULT_PID_FILE, "File", True))
+    if spec.agent_config is not None and spec.agent_config.host_path_root:
+        # The tenants' hostPath directories are made and removed here.
+        host_mounts.append(
+            ("tenant-dirs", spec.agent_config.host_path_root, "DirectoryOrCreate", False)
+        )
     for volume, path, path_type, read_only in host_mounts:
         at = f"{HOST_ROOT}{path}" if volume.startswith("host-") else path
         mounts.append(
@@ -497,16 +525,22 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
 
 class VirtualNode(pulumi.ComponentResource):
     """Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-    installed and health-checked on every selected node by the Tenantry node agent."""
+    installed and health-checked on every selected node by the Tenantry node agent. Composed
+    with a TenantPolicy, pods must run under it, and admission waves through only what the
+    backend's sandbox contains, never hostPath, hostNetwork or hostPort."""
 
     runtime_class_name: pulumi.Output[str]
     """Name of the RuntimeClass pods run under."""
     handler: pulumi.Output[str]
     """containerd runtime handler behind the RuntimeClass."""
+    backend: pulumi.Output[str]
+    """The sandbox backend; pass it as isolation.backend."""
     node_selector: pulumi.Output[dict[str, str]]
     """Node labels the RuntimeClass schedules onto."""
     allow_privileged: pulumi.Output[bool]
-    """Whether admission lets privileged pods through under this RuntimeClass."""
+    """Whether admission waves through, under this RuntimeClass, what the sandbox contains."""
+    host_path_root: pulumi.Output[str]
+    """Root of the tenants' hostPath directories; pass it as isolation.host_path_root."""
     agent_daemonset_name: pulumi.Output[str]
     """Name of the node agent DaemonSet; empty when the cloud provides the sandbox."""
 
@@ -528,8 +562,10 @@ class VirtualNode(pulumi.ComponentResource):
             lambda _: spec.runtime_class_name
         )
         self.handler = pulumi.Output.from_input(spec.handler)
+        self.backend = pulumi.Output.from_input(spec.backend.value)
         self.node_selector = pulumi.Output.from_input(spec.node_selector)
         self.allow_privileged = pulumi.Output.from_input(spec.allow_privileged)
+        self.host_path_root = pulumi.Output.from_input(spec.host_path_root)
         self.agent_daemonset_name = pulumi.Output.from_input(
             f"tenantry-node-agent-{spec.name}" if spec.agent_config else ""
         )
@@ -537,8 +573,10 @@ class VirtualNode(pulumi.ComponentResource):
             {
                 "runtime_class_name": self.runtime_class_name,
                 "handler": self.handler,
+                "backend": self.backend,
                 "node_selector": self.node_selector,
                 "allow_privileged": self.allow_privileged,
+                "host_path_root": self.host_path_root,
                 "agent_daemonset_name": self.agent_daemonset_name,
             }
         )

@@ -21,6 +21,13 @@ namespace Pulumi.Tenantry.Inputs
         [Input("enabled")]
         public bool? Enabled { get; set; }
 
+        /// <summary>
+        /// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+        ///     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+        /// </summary>
+        [Input("requireSandbox")]
+        public bool? RequireSandbox { get; set; }
+
         public AdmissionArgs()
         {
         }

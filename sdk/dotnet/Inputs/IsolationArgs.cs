@@ -17,11 +17,27 @@ namespace Pulumi.Tenantry.Inputs
     public sealed class IsolationArgs : global::Pulumi.ResourceArgs
     {
         /// <summary>
-        /// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-        ///     and added capabilities, because the sandbox contains them. Default false.
+        /// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+        ///     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+        ///     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+        ///     hostNetwork, hostPort) is never waved through. Default false.
         /// </summary>
         [Input("allowPrivileged")]
         public bool? AllowPrivileged { get; set; }
+
+        /// <summary>
+        /// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+        ///     contains. Required when allow_privileged is true.
+        /// </summary>
+        [Input("backend")]
+        public Pulumi.Tenantry.RuntimeBackend? Backend { get; set; }
+
+        /// <summary>
+        /// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+        ///     `&lt;root&gt;/&lt;host namespace&gt;/`, never a path of the host. Default /var/lib/tenantry/tenants.
+        /// </summary>
+        [Input("hostPathRoot")]
+        public string? HostPathRoot { get; set; }
 
         [Input("nodeSelector")]
         private Dictionary<string, string>? _nodeSelector;

@@ -25,8 +25,10 @@ namespace Pulumi.Tenantry.Inputs
         public bool? CreateNamespace { get; set; }
 
         /// <summary>
-        /// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-        ///     privileged pods.
+        /// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+        ///     and when it allows privileged pods the admission policy waves through, under that
+        ///     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+        ///     see docs/admission.md).
         /// </summary>
         [Input("isolation")]
         public Inputs.IsolationArgs? Isolation { get; set; }

@@ -17,6 +17,9 @@ var _ = internal.GetEnvOrDefault
 type Admission struct {
 	// Create the policy and its binding. Default true.
 	Enabled *bool `pulumi:"enabled"`
+	// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+	//     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+	RequireSandbox *bool `pulumi:"requireSandbox"`
 }
 
 // AdmissionInput is an input type that accepts AdmissionArgs and AdmissionOutput values.
@@ -34,6 +37,9 @@ type AdmissionInput interface {
 type AdmissionArgs struct {
 	// Create the policy and its binding. Default true.
 	Enabled *bool `pulumi:"enabled"`
+	// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+	//     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+	RequireSandbox *bool `pulumi:"requireSandbox"`
 }
 
 func (AdmissionArgs) ElementType() reflect.Type {
@@ -119,6 +125,13 @@ func (o AdmissionOutput) Enabled() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Admission) *bool { return v.Enabled }).(pulumi.BoolPtrOutput)
 }
 
+// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+//
+//	isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+func (o AdmissionOutput) RequireSandbox() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v Admission) *bool { return v.RequireSandbox }).(pulumi.BoolPtrOutput)
+}
+
 type AdmissionPtrOutput struct{ *pulumi.OutputState }
 
 func (AdmissionPtrOutput) ElementType() reflect.Type {
@@ -150,6 +163,18 @@ func (o AdmissionPtrOutput) Enabled() pulumi.BoolPtrOutput {
 			return nil
 		}
 		return v.Enabled
+	}).(pulumi.BoolPtrOutput)
+}
+
+// Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+//
+//	isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+func (o AdmissionPtrOutput) RequireSandbox() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *Admission) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.RequireSandbox
 	}).(pulumi.BoolPtrOutput)
 }
 
@@ -1027,9 +1052,17 @@ func (o IoLimitsPtrOutput) WriteIops() pulumi.IntPtrOutput {
 //
 //	it out from the VirtualNode's outputs in other languages.
 type Isolation struct {
-	// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-	//     and added capabilities, because the sandbox contains them. Default false.
+	// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+	//     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+	//     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+	//     hostNetwork, hostPort) is never waved through. Default false.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
+	// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+	//     contains. Required when allow_privileged is true.
+	Backend *RuntimeBackend `pulumi:"backend"`
+	// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+	//     `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+	HostPathRoot *string `pulumi:"hostPathRoot"`
 	// Node labels forced onto every synced pod.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// The RuntimeClass every synced pod is forced onto.
@@ -1053,9 +1086,17 @@ type IsolationInput interface {
 //
 //	it out from the VirtualNode's outputs in other languages.
 type IsolationArgs struct {
-	// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-	//     and added capabilities, because the sandbox contains them. Default false.
+	// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+	//     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+	//     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+	//     hostNetwork, hostPort) is never waved through. Default false.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
+	// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+	//     contains. Required when allow_privileged is true.
+	Backend *RuntimeBackend `pulumi:"backend"`
+	// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+	//     `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+	HostPathRoot *string `pulumi:"hostPathRoot"`
 	// Node labels forced onto every synced pod.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// The RuntimeClass every synced pod is forced onto.
@@ -1144,11 +1185,27 @@ func (o IsolationOutput) ToIsolationPtrOutputWithContext(ctx context.Context) Is
 	}).(IsolationPtrOutput)
 }
 
-// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
+// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
 //
-//	and added capabilities, because the sandbox contains them. Default false.
+//	backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+//	namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+//	hostNetwork, hostPort) is never waved through. Default false.
 func (o IsolationOutput) AllowPrivileged() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Isolation) *bool { return v.AllowPrivileged }).(pulumi.BoolPtrOutput)
+}
+
+// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+//
+//	contains. Required when allow_privileged is true.
+func (o IsolationOutput) Backend() RuntimeBackendPtrOutput {
+	return o.ApplyT(func(v Isolation) *RuntimeBackend { return v.Backend }).(RuntimeBackendPtrOutput)
+}
+
+// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+//
+//	`<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+func (o IsolationOutput) HostPathRoot() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Isolation) *string { return v.HostPathRoot }).(pulumi.StringPtrOutput)
 }
 
 // Node labels forced onto every synced pod.
@@ -1190,9 +1247,11 @@ func (o IsolationPtrOutput) Elem() IsolationOutput {
 	}).(IsolationOutput)
 }
 
-// Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
+// Whether admission waves through, under this RuntimeClass, the Pod Security checks the
 //
-//	and added capabilities, because the sandbox contains them. Default false.
+//	backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+//	namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+//	hostNetwork, hostPort) is never waved through. Default false.
 func (o IsolationPtrOutput) AllowPrivileged() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *Isolation) *bool {
 		if v == nil {
@@ -1200,6 +1259,30 @@ func (o IsolationPtrOutput) AllowPrivileged() pulumi.BoolPtrOutput {
 		}
 		return v.AllowPrivileged
 	}).(pulumi.BoolPtrOutput)
+}
+
+// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+//
+//	contains. Required when allow_privileged is true.
+func (o IsolationPtrOutput) Backend() RuntimeBackendPtrOutput {
+	return o.ApplyT(func(v *Isolation) *RuntimeBackend {
+		if v == nil {
+			return nil
+		}
+		return v.Backend
+	}).(RuntimeBackendPtrOutput)
+}
+
+// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+//
+//	`<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+func (o IsolationPtrOutput) HostPathRoot() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Isolation) *string {
+		if v == nil {
+			return nil
+		}
+		return v.HostPathRoot
+	}).(pulumi.StringPtrOutput)
 }
 
 // Node labels forced onto every synced pod.
@@ -2435,6 +2518,203 @@ func (o S3CredentialsPtrOutput) ServiceAccountAnnotations() pulumi.StringMapOutp
 	}).(pulumi.StringMapOutput)
 }
 
+// Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+//
+//	instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+//	pods are refused with an Event.
+type SandboxRewrites struct {
+	// hostNetwork: the pod's own network. Default true.
+	HostNetwork *bool `pulumi:"hostNetwork"`
+	// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+	//     pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+	//     whose admission refuses every hostPath.
+	HostPath *bool `pulumi:"hostPath"`
+	// hostPort: a plain container port. Default true.
+	HostPort *bool `pulumi:"hostPort"`
+}
+
+// SandboxRewritesInput is an input type that accepts SandboxRewritesArgs and SandboxRewritesOutput values.
+// You can construct a concrete instance of `SandboxRewritesInput` via:
+//
+//	SandboxRewritesArgs{...}
+type SandboxRewritesInput interface {
+	pulumi.Input
+
+	ToSandboxRewritesOutput() SandboxRewritesOutput
+	ToSandboxRewritesOutputWithContext(context.Context) SandboxRewritesOutput
+}
+
+// Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+//
+//	instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+//	pods are refused with an Event.
+type SandboxRewritesArgs struct {
+	// hostNetwork: the pod's own network. Default true.
+	HostNetwork *bool `pulumi:"hostNetwork"`
+	// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+	//     pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+	//     whose admission refuses every hostPath.
+	HostPath *bool `pulumi:"hostPath"`
+	// hostPort: a plain container port. Default true.
+	HostPort *bool `pulumi:"hostPort"`
+}
+
+func (SandboxRewritesArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*SandboxRewrites)(nil)).Elem()
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesOutput() SandboxRewritesOutput {
+	return i.ToSandboxRewritesOutputWithContext(context.Background())
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesOutputWithContext(ctx context.Context) SandboxRewritesOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SandboxRewritesOutput)
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return i.ToSandboxRewritesPtrOutputWithContext(context.Background())
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SandboxRewritesOutput).ToSandboxRewritesPtrOutputWithContext(ctx)
+}
+
+// SandboxRewritesPtrInput is an input type that accepts SandboxRewritesArgs, SandboxRewritesPtr and SandboxRewritesPtrOutput values.
+// You can construct a concrete instance of `SandboxRewritesPtrInput` via:
+//
+//	        SandboxRewritesArgs{...}
+//
+//	or:
+//
+//	        nil
+type SandboxRewritesPtrInput interface {
+	pulumi.Input
+
+	ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput
+	ToSandboxRewritesPtrOutputWithContext(context.Context) SandboxRewritesPtrOutput
+}
+
+type sandboxRewritesPtrType SandboxRewritesArgs
+
+func SandboxRewritesPtr(v *SandboxRewritesArgs) SandboxRewritesPtrInput {
+	return (*sandboxRewritesPtrType)(v)
+}
+
+func (*sandboxRewritesPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**SandboxRewrites)(nil)).Elem()
+}
+
+func (i *sandboxRewritesPtrType) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return i.ToSandboxRewritesPtrOutputWithContext(context.Background())
+}
+
+func (i *sandboxRewritesPtrType) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SandboxRewritesPtrOutput)
+}
+
+// Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+//
+//	instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+//	pods are refused with an Event.
+type SandboxRewritesOutput struct{ *pulumi.OutputState }
+
+func (SandboxRewritesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SandboxRewrites)(nil)).Elem()
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesOutput() SandboxRewritesOutput {
+	return o
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesOutputWithContext(ctx context.Context) SandboxRewritesOutput {
+	return o
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return o.ToSandboxRewritesPtrOutputWithContext(context.Background())
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v SandboxRewrites) *SandboxRewrites {
+		return &v
+	}).(SandboxRewritesPtrOutput)
+}
+
+// hostNetwork: the pod's own network. Default true.
+func (o SandboxRewritesOutput) HostNetwork() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SandboxRewrites) *bool { return v.HostNetwork }).(pulumi.BoolPtrOutput)
+}
+
+// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+//
+//	pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+//	whose admission refuses every hostPath.
+func (o SandboxRewritesOutput) HostPath() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SandboxRewrites) *bool { return v.HostPath }).(pulumi.BoolPtrOutput)
+}
+
+// hostPort: a plain container port. Default true.
+func (o SandboxRewritesOutput) HostPort() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SandboxRewrites) *bool { return v.HostPort }).(pulumi.BoolPtrOutput)
+}
+
+type SandboxRewritesPtrOutput struct{ *pulumi.OutputState }
+
+func (SandboxRewritesPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**SandboxRewrites)(nil)).Elem()
+}
+
+func (o SandboxRewritesPtrOutput) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return o
+}
+
+func (o SandboxRewritesPtrOutput) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return o
+}
+
+func (o SandboxRewritesPtrOutput) Elem() SandboxRewritesOutput {
+	return o.ApplyT(func(v *SandboxRewrites) SandboxRewrites {
+		if v != nil {
+			return *v
+		}
+		var ret SandboxRewrites
+		return ret
+	}).(SandboxRewritesOutput)
+}
+
+// hostNetwork: the pod's own network. Default true.
+func (o SandboxRewritesPtrOutput) HostNetwork() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SandboxRewrites) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostNetwork
+	}).(pulumi.BoolPtrOutput)
+}
+
+// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+//
+//	pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+//	whose admission refuses every hostPath.
+func (o SandboxRewritesPtrOutput) HostPath() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SandboxRewrites) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostPath
+	}).(pulumi.BoolPtrOutput)
+}
+
+// hostPort: a plain container port. Default true.
+func (o SandboxRewritesPtrOutput) HostPort() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SandboxRewrites) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostPort
+	}).(pulumi.BoolPtrOutput)
+}
+
 // Scale the control plane to zero and remove the synced pods from the host after a time
 //
 //	without API requests from the tenant; a request through the endpoint, or the
@@ -3442,8 +3722,10 @@ type TenantPolicyArgsType struct {
 	Admission *Admission `pulumi:"admission"`
 	// Create the namespace (true, default) or adopt an existing one by patching its labels.
 	CreateNamespace *bool `pulumi:"createNamespace"`
-	// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-	//     privileged pods.
+	// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+	//     and when it allows privileged pods the admission policy waves through, under that
+	//     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+	//     see docs/admission.md).
 	Isolation  *Isolation  `pulumi:"isolation"`
 	LimitRange *LimitRange `pulumi:"limitRange"`
 	// The tenant namespace. Default: the resource name.
@@ -3471,8 +3753,10 @@ type TenantPolicyArgsTypeArgs struct {
 	Admission *AdmissionArgs `pulumi:"admission"`
 	// Create the namespace (true, default) or adopt an existing one by patching its labels.
 	CreateNamespace *bool `pulumi:"createNamespace"`
-	// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-	//     privileged pods.
+	// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+	//     and when it allows privileged pods the admission policy waves through, under that
+	//     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+	//     see docs/admission.md).
 	Isolation  *IsolationArgs  `pulumi:"isolation"`
 	LimitRange *LimitRangeArgs `pulumi:"limitRange"`
 	// The tenant namespace. Default: the resource name.
@@ -3571,9 +3855,11 @@ func (o TenantPolicyArgsTypeOutput) CreateNamespace() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v TenantPolicyArgsType) *bool { return v.CreateNamespace }).(pulumi.BoolPtrOutput)
 }
 
-// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
+// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
 //
-//	privileged pods.
+//	and when it allows privileged pods the admission policy waves through, under that
+//	RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+//	see docs/admission.md).
 func (o TenantPolicyArgsTypeOutput) Isolation() IsolationPtrOutput {
 	return o.ApplyT(func(v TenantPolicyArgsType) *Isolation { return v.Isolation }).(IsolationPtrOutput)
 }
@@ -3647,9 +3933,11 @@ func (o TenantPolicyArgsTypePtrOutput) CreateNamespace() pulumi.BoolPtrOutput {
 	}).(pulumi.BoolPtrOutput)
 }
 
-// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
+// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
 //
-//	privileged pods.
+//	and when it allows privileged pods the admission policy waves through, under that
+//	RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+//	see docs/admission.md).
 func (o TenantPolicyArgsTypePtrOutput) Isolation() IsolationPtrOutput {
 	return o.ApplyT(func(v *TenantPolicyArgsType) *Isolation {
 		if v == nil {
@@ -3867,6 +4155,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*RestoreFromPtrInput)(nil)).Elem(), RestoreFromArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*S3CredentialsInput)(nil)).Elem(), S3CredentialsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*S3CredentialsPtrInput)(nil)).Elem(), S3CredentialsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SandboxRewritesInput)(nil)).Elem(), SandboxRewritesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SandboxRewritesPtrInput)(nil)).Elem(), SandboxRewritesArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SleepInput)(nil)).Elem(), SleepArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SleepPtrInput)(nil)).Elem(), SleepArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SnapshotsInput)(nil)).Elem(), SnapshotsArgs{})
@@ -3903,6 +4193,8 @@ func init() {
 	pulumi.RegisterOutputType(RestoreFromPtrOutput{})
 	pulumi.RegisterOutputType(S3CredentialsOutput{})
 	pulumi.RegisterOutputType(S3CredentialsPtrOutput{})
+	pulumi.RegisterOutputType(SandboxRewritesOutput{})
+	pulumi.RegisterOutputType(SandboxRewritesPtrOutput{})
 	pulumi.RegisterOutputType(SleepOutput{})
 	pulumi.RegisterOutputType(SleepPtrOutput{})
 	pulumi.RegisterOutputType(SnapshotsOutput{})

@@ -46,8 +46,10 @@ type tenantPolicyArgs struct {
 	Admission *Admission `pulumi:"admission"`
 	// Create the namespace (true, default) or adopt an existing one by patching its labels.
 	CreateNamespace *bool `pulumi:"createNamespace"`
-	// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-	//     privileged pods.
+	// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+	//     and when it allows privileged pods the admission policy waves through, under that
+	//     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+	//     see docs/admission.md).
 	Isolation  *Isolation  `pulumi:"isolation"`
 	LimitRange *LimitRange `pulumi:"limitRange"`
 	// The tenant namespace. Default: the resource name.
@@ -64,8 +66,10 @@ type TenantPolicyArgs struct {
 	Admission *AdmissionArgs
 	// Create the namespace (true, default) or adopt an existing one by patching its labels.
 	CreateNamespace *bool
-	// A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-	//     privileged pods.
+	// A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+	//     and when it allows privileged pods the admission policy waves through, under that
+	//     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+	//     see docs/admission.md).
 	Isolation  *IsolationArgs
 	LimitRange *LimitRangeArgs
 	// The tenant namespace. Default: the resource name.

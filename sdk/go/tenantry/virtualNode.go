@@ -13,16 +13,22 @@ import (
 
 // Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
 //
-//	installed and health-checked on every selected node by the Tenantry node agent.
+//	installed and health-checked on every selected node by the Tenantry node agent. Composed
+//	with a TenantPolicy, pods must run under it, and admission waves through only what the
+//	backend's sandbox contains, never hostPath, hostNetwork or hostPort.
 type VirtualNode struct {
 	pulumi.ResourceState
 
 	// Name of the node agent DaemonSet; empty when the cloud provides the sandbox.
 	AgentDaemonsetName pulumi.StringOutput `pulumi:"agentDaemonsetName"`
-	// Whether admission lets privileged pods through under this RuntimeClass.
+	// Whether admission waves through, under this RuntimeClass, what the sandbox contains.
 	AllowPrivileged pulumi.BoolOutput `pulumi:"allowPrivileged"`
+	// The sandbox backend; pass it as isolation.backend.
+	Backend pulumi.StringOutput `pulumi:"backend"`
 	// containerd runtime handler behind the RuntimeClass.
 	Handler pulumi.StringOutput `pulumi:"handler"`
+	// Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+	HostPathRoot pulumi.StringOutput `pulumi:"hostPathRoot"`
 	// Node labels the RuntimeClass schedules onto.
 	NodeSelector pulumi.StringMapOutput `pulumi:"nodeSelector"`
 	// Name of the RuntimeClass pods run under.
@@ -47,16 +53,24 @@ func NewVirtualNode(ctx *pulumi.Context,
 
 type virtualNodeArgs struct {
 	Agent *Agent `pulumi:"agent"`
-	// Let privileged pods and host access through admission under this RuntimeClass, because the
-	//     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+	// Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+	//     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+	//     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+	//     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+	//     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+	//     runc-hardened.
 	AllowPrivileged *bool `pulumi:"allowPrivileged"`
 	// Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
 	Backend *RuntimeBackend `pulumi:"backend"`
 	// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
 	//     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
 	//     rather than deploy weaker isolation than asked for.
-	Compute  *Compute  `pulumi:"compute"`
-	IoLimits *IoLimits `pulumi:"ioLimits"`
+	Compute *Compute `pulumi:"compute"`
+	// Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+	//     gives them `<root>/<host namespace>/...`, never a path of the host. Default
+	//     /var/lib/tenantry/tenants.
+	HostPathRoot *string   `pulumi:"hostPathRoot"`
+	IoLimits     *IoLimits `pulumi:"ioLimits"`
 	// Extra node labels the RuntimeClass schedules onto.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
@@ -65,7 +79,8 @@ type virtualNodeArgs struct {
 	Preset *CloudPreset `pulumi:"preset"`
 	// Name of the RuntimeClass. Default: the resource name.
 	RuntimeClassName *string `pulumi:"runtimeClassName"`
-	// Host namespaces whose pods get io_limits.
+	// Host namespaces whose pods get io_limits, and on each node a directory under
+	//     host_path_root (made by the agent, removed when the namespace leaves this list).
 	TenantNamespaces []string `pulumi:"tenantNamespaces"`
 	// Extra tolerations the RuntimeClass adds to pods.
 	Tolerations []Toleration `pulumi:"tolerations"`
@@ -74,16 +89,24 @@ type virtualNodeArgs struct {
 // The set of arguments for constructing a VirtualNode resource.
 type VirtualNodeArgs struct {
 	Agent *AgentArgs
-	// Let privileged pods and host access through admission under this RuntimeClass, because the
-	//     sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+	// Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+	//     sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+	//     and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+	//     Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+	//     Security level is privileged. Default true for gvisor, kata and sysbox; never for
+	//     runc-hardened.
 	AllowPrivileged *bool
 	// Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
 	Backend *RuntimeBackend
 	// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
 	//     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
 	//     rather than deploy weaker isolation than asked for.
-	Compute  *Compute
-	IoLimits *IoLimitsArgs
+	Compute *Compute
+	// Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+	//     gives them `<root>/<host namespace>/...`, never a path of the host. Default
+	//     /var/lib/tenantry/tenants.
+	HostPathRoot *string
+	IoLimits     *IoLimitsArgs
 	// Extra node labels the RuntimeClass schedules onto.
 	NodeSelector map[string]string
 	// RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
@@ -92,7 +115,8 @@ type VirtualNodeArgs struct {
 	Preset *CloudPreset
 	// Name of the RuntimeClass. Default: the resource name.
 	RuntimeClassName *string
-	// Host namespaces whose pods get io_limits.
+	// Host namespaces whose pods get io_limits, and on each node a directory under
+	//     host_path_root (made by the agent, removed when the namespace leaves this list).
 	TenantNamespaces []string
 	// Extra tolerations the RuntimeClass adds to pods.
 	Tolerations []TolerationArgs
@@ -140,14 +164,24 @@ func (o VirtualNodeOutput) AgentDaemonsetName() pulumi.StringOutput {
 	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.AgentDaemonsetName }).(pulumi.StringOutput)
 }
 
-// Whether admission lets privileged pods through under this RuntimeClass.
+// Whether admission waves through, under this RuntimeClass, what the sandbox contains.
 func (o VirtualNodeOutput) AllowPrivileged() pulumi.BoolOutput {
 	return o.ApplyT(func(v *VirtualNode) pulumi.BoolOutput { return v.AllowPrivileged }).(pulumi.BoolOutput)
+}
+
+// The sandbox backend; pass it as isolation.backend.
+func (o VirtualNodeOutput) Backend() pulumi.StringOutput {
+	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.Backend }).(pulumi.StringOutput)
 }
 
 // containerd runtime handler behind the RuntimeClass.
 func (o VirtualNodeOutput) Handler() pulumi.StringOutput {
 	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.Handler }).(pulumi.StringOutput)
+}
+
+// Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+func (o VirtualNodeOutput) HostPathRoot() pulumi.StringOutput {
+	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.HostPathRoot }).(pulumi.StringOutput)
 }
 
 // Node labels the RuntimeClass schedules onto.

@@ -14,6 +14,11 @@ export interface AdmissionArgs {
      * Create the policy and its binding. Default true.
      */
     enabled?: boolean;
+    /**
+     * Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+     *     isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+     */
+    requireSandbox?: boolean;
 }
 
 /**
@@ -110,10 +115,22 @@ export interface IoLimitsArgs {
  */
 export interface IsolationArgs {
     /**
-     * Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-     *     and added capabilities, because the sandbox contains them. Default false.
+     * Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+     *     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+     *     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+     *     hostNetwork, hostPort) is never waved through. Default false.
      */
     allowPrivileged?: boolean;
+    /**
+     * The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+     *     contains. Required when allow_privileged is true.
+     */
+    backend?: enums.RuntimeBackend;
+    /**
+     * Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+     *     `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+     */
+    hostPathRoot?: string;
     /**
      * Node labels forced onto every synced pod.
      */
@@ -259,6 +276,28 @@ export interface S3CredentialsArgs {
 }
 
 /**
+ * Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+ *     instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+ *     pods are refused with an Event.
+ */
+export interface SandboxRewritesArgs {
+    /**
+     * hostNetwork: the pod's own network. Default true.
+     */
+    hostNetwork?: boolean;
+    /**
+     * hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+     *     pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+     *     whose admission refuses every hostPath.
+     */
+    hostPath?: boolean;
+    /**
+     * hostPort: a plain container port. Default true.
+     */
+    hostPort?: boolean;
+}
+
+/**
  * Scale the control plane to zero and remove the synced pods from the host after a time
  *     without API requests from the tenant; a request through the endpoint, or the
  *     `tenantry.dev/wake` annotation on the StatefulSet, wakes it and the pods come back. An
@@ -397,8 +436,10 @@ export interface TenantPolicyArgsArgs {
      */
     createNamespace?: boolean;
     /**
-     * A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-     *     privileged pods.
+     * A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+     *     and when it allows privileged pods the admission policy waves through, under that
+     *     RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+     *     see docs/admission.md).
      */
     isolation?: inputs.IsolationArgs;
     limitRange?: inputs.LimitRangeArgs;

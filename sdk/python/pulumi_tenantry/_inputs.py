@@ -40,6 +40,8 @@ __all__ = [
     'RestoreFromArgsDict',
     'S3CredentialsArgs',
     'S3CredentialsArgsDict',
+    'SandboxRewritesArgs',
+    'SandboxRewritesArgsDict',
     'SleepArgs',
     'SleepArgsDict',
     'SnapshotsArgs',
@@ -62,18 +64,28 @@ class AdmissionArgsDict(TypedDict):
     """
     Create the policy and its binding. Default true.
     """
+    require_sandbox: NotRequired[_builtins.bool]
+    """
+    Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+        isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+    """
 
 @pulumi.input_type
 class AdmissionArgs:
     def __init__(__self__, *,
-                 enabled: Optional[_builtins.bool] = None):
+                 enabled: Optional[_builtins.bool] = None,
+                 require_sandbox: Optional[_builtins.bool] = None):
         """
         The CEL ValidatingAdmissionPolicy scoped to the tenant namespace.
 
         :param _builtins.bool enabled: Create the policy and its binding. Default true.
+        :param _builtins.bool require_sandbox: Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+                   isolation's RuntimeClass. Default true when isolation is set; needs isolation.
         """
         if enabled is not None:
             pulumi.set(__self__, "enabled", enabled)
+        if require_sandbox is not None:
+            pulumi.set(__self__, "require_sandbox", require_sandbox)
 
     @_builtins.property
     @pulumi.getter
@@ -86,6 +98,19 @@ class AdmissionArgs:
     @enabled.setter
     def enabled(self, value: Optional[_builtins.bool]):
         pulumi.set(self, "enabled", value)
+
+    @_builtins.property
+    @pulumi.getter(name="requireSandbox")
+    def require_sandbox(self) -> Optional[_builtins.bool]:
+        """
+        Refuse every pod of the namespace that does not set spec.runtimeClassName to the
+            isolation's RuntimeClass. Default true when isolation is set; needs isolation.
+        """
+        return pulumi.get(self, "require_sandbox")
+
+    @require_sandbox.setter
+    def require_sandbox(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "require_sandbox", value)
 
 
 class AgentArgsDict(TypedDict):
@@ -539,8 +564,20 @@ class IsolationArgsDict(TypedDict):
     """
     allow_privileged: NotRequired[_builtins.bool]
     """
-    Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-        and added capabilities, because the sandbox contains them. Default false.
+    Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+        backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+        namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+        hostNetwork, hostPort) is never waved through. Default false.
+    """
+    backend: NotRequired['RuntimeBackend']
+    """
+    The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+        contains. Required when allow_privileged is true.
+    """
+    host_path_root: NotRequired[_builtins.str]
+    """
+    Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+        `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
     """
     node_selector: NotRequired[Mapping[str, _builtins.str]]
     """
@@ -556,6 +593,8 @@ class IsolationArgs:
     def __init__(__self__, *,
                  runtime_class_name: _builtins.str,
                  allow_privileged: Optional[_builtins.bool] = None,
+                 backend: Optional['RuntimeBackend'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  tolerations: Optional[Sequence['TolerationArgs']] = None):
         """
@@ -563,14 +602,24 @@ class IsolationArgs:
             it out from the VirtualNode's outputs in other languages.
 
         :param _builtins.str runtime_class_name: The RuntimeClass every synced pod is forced onto.
-        :param _builtins.bool allow_privileged: Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-                   and added capabilities, because the sandbox contains them. Default false.
+        :param _builtins.bool allow_privileged: Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+                   backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+                   namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+                   hostNetwork, hostPort) is never waved through. Default false.
+        :param 'RuntimeBackend' backend: The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+                   contains. Required when allow_privileged is true.
+        :param _builtins.str host_path_root: Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+                   `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
         :param Mapping[str, _builtins.str] node_selector: Node labels forced onto every synced pod.
         :param Sequence['TolerationArgs'] tolerations: Tolerations forced onto every synced pod.
         """
         pulumi.set(__self__, "runtime_class_name", runtime_class_name)
         if allow_privileged is not None:
             pulumi.set(__self__, "allow_privileged", allow_privileged)
+        if backend is not None:
+            pulumi.set(__self__, "backend", backend)
+        if host_path_root is not None:
+            pulumi.set(__self__, "host_path_root", host_path_root)
         if node_selector is not None:
             pulumi.set(__self__, "node_selector", node_selector)
         if tolerations is not None:
@@ -592,14 +641,42 @@ class IsolationArgs:
     @pulumi.getter(name="allowPrivileged")
     def allow_privileged(self) -> Optional[_builtins.bool]:
         """
-        Whether pods under this RuntimeClass may use privileged mode, host namespaces, hostPath
-            and added capabilities, because the sandbox contains them. Default false.
+        Whether admission waves through, under this RuntimeClass, the Pod Security checks the
+            backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
+            namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
+            hostNetwork, hostPort) is never waved through. Default false.
         """
         return pulumi.get(self, "allow_privileged")
 
     @allow_privileged.setter
     def allow_privileged(self, value: Optional[_builtins.bool]):
         pulumi.set(self, "allow_privileged", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def backend(self) -> Optional['RuntimeBackend']:
+        """
+        The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
+            contains. Required when allow_privileged is true.
+        """
+        return pulumi.get(self, "backend")
+
+    @backend.setter
+    def backend(self, value: Optional['RuntimeBackend']):
+        pulumi.set(self, "backend", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPathRoot")
+    def host_path_root(self) -> Optional[_builtins.str]:
+        """
+        Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+            `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+        """
+        return pulumi.get(self, "host_path_root")
+
+    @host_path_root.setter
+    def host_path_root(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "host_path_root", value)
 
     @_builtins.property
     @pulumi.getter(name="nodeSelector")
@@ -1177,6 +1254,90 @@ class S3CredentialsArgs:
         pulumi.set(self, "service_account_annotations", value)
 
 
+class SandboxRewritesArgsDict(TypedDict):
+    """
+    Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+        instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+        pods are refused with an Event.
+    """
+    host_network: NotRequired[_builtins.bool]
+    """
+    hostNetwork: the pod's own network. Default true.
+    """
+    host_path: NotRequired[_builtins.bool]
+    """
+    hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+        pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+        whose admission refuses every hostPath.
+    """
+    host_port: NotRequired[_builtins.bool]
+    """
+    hostPort: a plain container port. Default true.
+    """
+
+@pulumi.input_type
+class SandboxRewritesArgs:
+    def __init__(__self__, *,
+                 host_network: Optional[_builtins.bool] = None,
+                 host_path: Optional[_builtins.bool] = None,
+                 host_port: Optional[_builtins.bool] = None):
+        """
+        Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+            instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+            pods are refused with an Event.
+
+        :param _builtins.bool host_network: hostNetwork: the pod's own network. Default true.
+        :param _builtins.bool host_path: hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+                   pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+                   whose admission refuses every hostPath.
+        :param _builtins.bool host_port: hostPort: a plain container port. Default true.
+        """
+        if host_network is not None:
+            pulumi.set(__self__, "host_network", host_network)
+        if host_path is not None:
+            pulumi.set(__self__, "host_path", host_path)
+        if host_port is not None:
+            pulumi.set(__self__, "host_port", host_port)
+
+    @_builtins.property
+    @pulumi.getter(name="hostNetwork")
+    def host_network(self) -> Optional[_builtins.bool]:
+        """
+        hostNetwork: the pod's own network. Default true.
+        """
+        return pulumi.get(self, "host_network")
+
+    @host_network.setter
+    def host_network(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "host_network", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPath")
+    def host_path(self) -> Optional[_builtins.bool]:
+        """
+        hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+            pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+            whose admission refuses every hostPath.
+        """
+        return pulumi.get(self, "host_path")
+
+    @host_path.setter
+    def host_path(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "host_path", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPort")
+    def host_port(self) -> Optional[_builtins.bool]:
+        """
+        hostPort: a plain container port. Default true.
+        """
+        return pulumi.get(self, "host_port")
+
+    @host_port.setter
+    def host_port(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "host_port", value)
+
+
 class SleepArgsDict(TypedDict):
     """
     Scale the control plane to zero and remove the synced pods from the host after a time
@@ -1747,8 +1908,10 @@ class TenantPolicyArgsArgsDict(TypedDict):
     """
     isolation: NotRequired['IsolationArgsDict']
     """
-    A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-        privileged pods.
+    A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+        and when it allows privileged pods the admission policy waves through, under that
+        RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+        see docs/admission.md).
     """
     limit_range: NotRequired['LimitRangeArgsDict']
     namespace: NotRequired[_builtins.str]
@@ -1779,8 +1942,10 @@ class TenantPolicyArgsArgs:
         Arguments of TenantPolicy.
 
         :param _builtins.bool create_namespace: Create the namespace (true, default) or adopt an existing one by patching its labels.
-        :param 'IsolationArgs' isolation: A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-                   privileged pods.
+        :param 'IsolationArgs' isolation: A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+                   and when it allows privileged pods the admission policy waves through, under that
+                   RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+                   see docs/admission.md).
         :param _builtins.str namespace: The tenant namespace. Default: the resource name.
         :param Mapping[str, _builtins.str] namespace_labels: Extra labels for the namespace.
         """
@@ -1828,8 +1993,10 @@ class TenantPolicyArgsArgs:
     @pulumi.getter
     def isolation(self) -> Optional['IsolationArgs']:
         """
-        A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-            privileged pods.
+        A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+            and when it allows privileged pods the admission policy waves through, under that
+            RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+            see docs/admission.md).
         """
         return pulumi.get(self, "isolation")
 

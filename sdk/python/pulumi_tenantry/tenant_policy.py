@@ -34,8 +34,10 @@ class TenantPolicyArgs:
         The set of arguments for constructing a TenantPolicy resource.
 
         :param _builtins.bool create_namespace: Create the namespace (true, default) or adopt an existing one by patching its labels.
-        :param 'IsolationArgs' isolation: A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-                   privileged pods.
+        :param 'IsolationArgs' isolation: A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+                   and when it allows privileged pods the admission policy waves through, under that
+                   RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+                   see docs/admission.md).
         :param _builtins.str namespace: The tenant namespace. Default: the resource name.
         :param Mapping[str, _builtins.str] namespace_labels: Extra labels for the namespace.
         """
@@ -83,8 +85,10 @@ class TenantPolicyArgs:
     @pulumi.getter
     def isolation(self) -> Optional['IsolationArgs']:
         """
-        A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-            privileged pods.
+        A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+            and when it allows privileged pods the admission policy waves through, under that
+            RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+            see docs/admission.md).
         """
         return pulumi.get(self, "isolation")
 
@@ -177,8 +181,10 @@ class TenantPolicy(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param _builtins.bool create_namespace: Create the namespace (true, default) or adopt an existing one by patching its labels.
-        :param Union['IsolationArgs', 'IsolationArgsDict'] isolation: A VirtualNode whose RuntimeClass the admission policy lets through when it allows
-                   privileged pods.
+        :param Union['IsolationArgs', 'IsolationArgsDict'] isolation: A VirtualNode: its pods must run under its RuntimeClass (admission.require_sandbox),
+                   and when it allows privileged pods the admission policy waves through, under that
+                   RuntimeClass, the Pod Security checks its backend's sandbox contains (never host access;
+                   see docs/admission.md).
         :param _builtins.str namespace: The tenant namespace. Default: the resource name.
         :param Mapping[str, _builtins.str] namespace_labels: Extra labels for the namespace.
         """

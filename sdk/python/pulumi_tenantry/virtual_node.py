@@ -25,6 +25,7 @@ class VirtualNodeArgs:
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
                  compute: Optional['Compute'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  io_limits: Optional['IoLimitsArgs'] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -35,17 +36,25 @@ class VirtualNodeArgs:
         """
         The set of arguments for constructing a VirtualNode resource.
 
-        :param _builtins.bool allow_privileged: Let privileged pods and host access through admission under this RuntimeClass, because the
-                   sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        :param _builtins.bool allow_privileged: Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+                   sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+                   and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+                   Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+                   Security level is privileged. Default true for gvisor, kata and sysbox; never for
+                   runc-hardened.
         :param 'RuntimeBackend' backend: Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
         :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
                    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
                    rather than deploy weaker isolation than asked for.
+        :param _builtins.str host_path_root: Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+                   gives them `<root>/<host namespace>/...`, never a path of the host. Default
+                   /var/lib/tenantry/tenants.
         :param Mapping[str, _builtins.str] node_selector: Extra node labels the RuntimeClass schedules onto.
         :param Mapping[str, _builtins.str] overhead: RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
         :param 'CloudPreset' preset: eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent.
         :param _builtins.str runtime_class_name: Name of the RuntimeClass. Default: the resource name.
-        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits.
+        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits, and on each node a directory under
+                   host_path_root (made by the agent, removed when the namespace leaves this list).
         :param Sequence['TolerationArgs'] tolerations: Extra tolerations the RuntimeClass adds to pods.
         """
         if agent is not None:
@@ -56,6 +65,8 @@ class VirtualNodeArgs:
             pulumi.set(__self__, "backend", backend)
         if compute is not None:
             pulumi.set(__self__, "compute", compute)
+        if host_path_root is not None:
+            pulumi.set(__self__, "host_path_root", host_path_root)
         if io_limits is not None:
             pulumi.set(__self__, "io_limits", io_limits)
         if node_selector is not None:
@@ -84,8 +95,12 @@ class VirtualNodeArgs:
     @pulumi.getter(name="allowPrivileged")
     def allow_privileged(self) -> Optional[_builtins.bool]:
         """
-        Let privileged pods and host access through admission under this RuntimeClass, because the
-            sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+            sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+            and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+            Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+            Security level is privileged. Default true for gvisor, kata and sysbox; never for
+            runc-hardened.
         """
         return pulumi.get(self, "allow_privileged")
 
@@ -118,6 +133,20 @@ class VirtualNodeArgs:
     @compute.setter
     def compute(self, value: Optional['Compute']):
         pulumi.set(self, "compute", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPathRoot")
+    def host_path_root(self) -> Optional[_builtins.str]:
+        """
+        Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+            gives them `<root>/<host namespace>/...`, never a path of the host. Default
+            /var/lib/tenantry/tenants.
+        """
+        return pulumi.get(self, "host_path_root")
+
+    @host_path_root.setter
+    def host_path_root(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "host_path_root", value)
 
     @_builtins.property
     @pulumi.getter(name="ioLimits")
@@ -180,7 +209,8 @@ class VirtualNodeArgs:
     @pulumi.getter(name="tenantNamespaces")
     def tenant_namespaces(self) -> Optional[Sequence[_builtins.str]]:
         """
-        Host namespaces whose pods get io_limits.
+        Host namespaces whose pods get io_limits, and on each node a directory under
+            host_path_root (made by the agent, removed when the namespace leaves this list).
         """
         return pulumi.get(self, "tenant_namespaces")
 
@@ -211,6 +241,7 @@ class VirtualNode(pulumi.ComponentResource):
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
                  compute: Optional['Compute'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  io_limits: Optional[Union['IoLimitsArgs', 'IoLimitsArgsDict']] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -221,21 +252,31 @@ class VirtualNode(pulumi.ComponentResource):
                  __props__=None):
         """
         Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-            installed and health-checked on every selected node by the Tenantry node agent.
+            installed and health-checked on every selected node by the Tenantry node agent. Composed
+            with a TenantPolicy, pods must run under it, and admission waves through only what the
+            backend's sandbox contains, never hostPath, hostNetwork or hostPort.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param _builtins.bool allow_privileged: Let privileged pods and host access through admission under this RuntimeClass, because the
-                   sandbox contains them. Default true for gvisor, kata and sysbox; never for runc-hardened.
+        :param _builtins.bool allow_privileged: Let through admission, under this RuntimeClass, the Pod Security checks the backend's
+                   sandbox contains: for gvisor privileged, capabilities, hostPID, seccomp, AppArmor, procMount
+                   and namespaced sysctls; for kata the same without hostPID; for sysbox capabilities only.
+                   Never host access (hostPath, hostNetwork, hostPort). It matters where the tenant's Pod
+                   Security level is privileged. Default true for gvisor, kata and sysbox; never for
+                   runc-hardened.
         :param 'RuntimeBackend' backend: Sandbox runtime: gvisor (default), kata, sysbox or runc-hardened.
         :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
                    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
                    rather than deploy weaker isolation than asked for.
+        :param _builtins.str host_path_root: Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+                   gives them `<root>/<host namespace>/...`, never a path of the host. Default
+                   /var/lib/tenantry/tenants.
         :param Mapping[str, _builtins.str] node_selector: Extra node labels the RuntimeClass schedules onto.
         :param Mapping[str, _builtins.str] overhead: RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
         :param 'CloudPreset' preset: eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent.
         :param _builtins.str runtime_class_name: Name of the RuntimeClass. Default: the resource name.
-        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits.
+        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits, and on each node a directory under
+                   host_path_root (made by the agent, removed when the namespace leaves this list).
         :param Sequence[Union['TolerationArgs', 'TolerationArgsDict']] tolerations: Extra tolerations the RuntimeClass adds to pods.
         """
         ...
@@ -246,7 +287,9 @@ class VirtualNode(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
         Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
-            installed and health-checked on every selected node by the Tenantry node agent.
+            installed and health-checked on every selected node by the Tenantry node agent. Composed
+            with a TenantPolicy, pods must run under it, and admission waves through only what the
+            backend's sandbox contains, never hostPath, hostNetwork or hostPort.
 
         :param str resource_name: The name of the resource.
         :param VirtualNodeArgs args: The arguments to use to populate this resource's properties.
@@ -267,6 +310,7 @@ class VirtualNode(pulumi.ComponentResource):
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
                  compute: Optional['Compute'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  io_limits: Optional[Union['IoLimitsArgs', 'IoLimitsArgsDict']] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -289,6 +333,7 @@ class VirtualNode(pulumi.ComponentResource):
             __props__.__dict__["allow_privileged"] = allow_privileged
             __props__.__dict__["backend"] = backend
             __props__.__dict__["compute"] = compute
+            __props__.__dict__["host_path_root"] = host_path_root
             __props__.__dict__["io_limits"] = io_limits
             __props__.__dict__["node_selector"] = node_selector
             __props__.__dict__["overhead"] = overhead
@@ -317,9 +362,17 @@ class VirtualNode(pulumi.ComponentResource):
     @pulumi.getter(name="allowPrivileged")
     def allow_privileged(self) -> pulumi.Output[_builtins.bool]:
         """
-        Whether admission lets privileged pods through under this RuntimeClass.
+        Whether admission waves through, under this RuntimeClass, what the sandbox contains.
         """
         return pulumi.get(self, "allow_privileged")
+
+    @_builtins.property
+    @pulumi.getter
+    def backend(self) -> pulumi.Output[_builtins.str]:
+        """
+        The sandbox backend; pass it as isolation.backend.
+        """
+        return pulumi.get(self, "backend")
 
     @_builtins.property
     @pulumi.getter
@@ -328,6 +381,14 @@ class VirtualNode(pulumi.ComponentResource):
         containerd runtime handler behind the RuntimeClass.
         """
         return pulumi.get(self, "handler")
+
+    @_builtins.property
+    @pulumi.getter(name="hostPathRoot")
+    def host_path_root(self) -> pulumi.Output[_builtins.str]:
+        """
+        Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+        """
+        return pulumi.get(self, "host_path_root")
 
     @_builtins.property
     @pulumi.getter(name="nodeSelector")
