@@ -43,7 +43,7 @@ for d in "${dirs[@]}"; do
 done
 
 echo "fresh-check: commit $commit in $base/repo; log $log"
-echo "fresh-check: not undone: Debian packages already installed ($(sed -n 's/=.*//p' "$ROOT/hack/node/packages.env" | tr '\n' ' '))"
+echo "fresh-check: not undone: Debian packages already installed ($(grep -Ev '^[[:space:]]*(#|$)' "$ROOT/hack/node/packages.env" | sed 's/=.*//' | tr '\n' ' '))"
 start=$SECONDS
 set +e
 (

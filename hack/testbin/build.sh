@@ -13,11 +13,12 @@
 # (hack/testbin/<family>/go.mod + go.sum) must agree with it, and this script
 # checks that before building. Binaries are rebuilt when their version or
 # their wrapper's go.mod/go.sum changes (a stamp in .testbin/.stamps/ records
-# what each was built from). Builds are niced and use `go build -p 1` so a
-# 2-core machine keeps a core free. On such a machine a cold build of all of
-# them takes about 32 minutes (pulumi-resource-kubernetes ~14, kube-apiserver
-# ~6, pulumi ~5, kine ~3), after ~1 minute downloading module zips; with a warm
-# Go build cache, seconds.
+# what each was built from). Builds are niced and run `go build -p $(nproc)`
+# (TENANTRY_GO_BUILD_P overrides); the three Kubernetes binaries share one
+# `go build`. On a 2-core machine with empty Go caches all of them take about
+# 23 minutes, module downloads included (pulumi-resource-kubernetes ~11,
+# the Kubernetes three ~4, pulumi ~3.5); with a warm Go build cache, about a
+# minute of linking; with the stamps matching, under a second (docs/testing.md).
 #
 # Environment:
 #   TENANTRY_TESTBIN  output directory (default: <repo>/.testbin); the tests

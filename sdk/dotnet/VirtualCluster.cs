@@ -108,7 +108,9 @@ namespace Pulumi.Tenantry
         public string? Namespace { get; set; }
 
         /// <summary>
-        /// Pods above this level are not synced. Default: the policy's level, else baseline.
+        /// Pods above this level are not synced. Default: the policy's level, else baseline. The
+        ///     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+        ///     exemptions its backend earns (docs/syncer.md).
         /// </summary>
         [Input("podSecurityLevel")]
         public Pulumi.Tenantry.PodSecurityLevel? PodSecurityLevel { get; set; }
@@ -130,6 +132,9 @@ namespace Pulumi.Tenantry
 
         [Input("restoreFrom")]
         public Inputs.RestoreFromArgs? RestoreFrom { get; set; }
+
+        [Input("sandboxRewrites")]
+        public Inputs.SandboxRewritesArgs? SandboxRewrites { get; set; }
 
         /// <summary>
         /// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.

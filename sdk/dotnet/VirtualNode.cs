@@ -43,6 +43,12 @@ namespace Pulumi.Tenantry
         public Output<string> Handler { get; private set; } = null!;
 
         /// <summary>
+        /// Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+        /// </summary>
+        [Output("hostPathRoot")]
+        public Output<string> HostPathRoot { get; private set; } = null!;
+
+        /// <summary>
         /// Node labels the RuntimeClass schedules onto.
         /// </summary>
         [Output("nodeSelector")]
@@ -110,6 +116,14 @@ namespace Pulumi.Tenantry
         [Input("compute")]
         public Pulumi.Tenantry.Compute? Compute { get; set; }
 
+        /// <summary>
+        /// Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+        ///     gives them `&lt;root&gt;/&lt;host namespace&gt;/...`, never a path of the host. Default
+        ///     /var/lib/tenantry/tenants.
+        /// </summary>
+        [Input("hostPathRoot")]
+        public string? HostPathRoot { get; set; }
+
         [Input("ioLimits")]
         public Inputs.IoLimitsArgs? IoLimits { get; set; }
 
@@ -153,7 +167,8 @@ namespace Pulumi.Tenantry
         private List<string>? _tenantNamespaces;
 
         /// <summary>
-        /// Host namespaces whose pods get io_limits.
+        /// Host namespaces whose pods get io_limits, and on each node a directory under
+        ///     host_path_root (made by the agent, removed when the namespace leaves this list).
         /// </summary>
         public List<string> TenantNamespaces
         {

@@ -70,6 +70,7 @@ export class VirtualCluster extends pulumi.ComponentResource {
             resourceInputs["policy"] = args?.policy;
             resourceInputs["readKubeconfig"] = args?.readKubeconfig;
             resourceInputs["restoreFrom"] = args?.restoreFrom;
+            resourceInputs["sandboxRewrites"] = args?.sandboxRewrites;
             resourceInputs["serviceCidr"] = args?.serviceCidr;
             resourceInputs["sleep"] = args?.sleep;
             resourceInputs["snapshots"] = args?.snapshots;
@@ -115,7 +116,9 @@ export interface VirtualClusterArgs {
      */
     namespace?: string;
     /**
-     * Pods above this level are not synced. Default: the policy's level, else baseline.
+     * Pods above this level are not synced. Default: the policy's level, else baseline. The
+     *     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+     *     exemptions its backend earns (docs/syncer.md).
      */
     podSecurityLevel?: enums.PodSecurityLevel;
     /**
@@ -130,6 +133,7 @@ export interface VirtualClusterArgs {
      */
     readKubeconfig?: boolean;
     restoreFrom?: inputs.RestoreFromArgs;
+    sandboxRewrites?: inputs.SandboxRewritesArgs;
     /**
      * The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
      */

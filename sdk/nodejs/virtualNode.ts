@@ -45,6 +45,10 @@ export class VirtualNode extends pulumi.ComponentResource {
      */
     declare public /*out*/ readonly handler: pulumi.Output<string>;
     /**
+     * Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+     */
+    declare public readonly hostPathRoot: pulumi.Output<string>;
+    /**
      * Node labels the RuntimeClass schedules onto.
      */
     declare public readonly nodeSelector: pulumi.Output<{[key: string]: string}>;
@@ -68,6 +72,7 @@ export class VirtualNode extends pulumi.ComponentResource {
             resourceInputs["allowPrivileged"] = args?.allowPrivileged;
             resourceInputs["backend"] = args?.backend;
             resourceInputs["compute"] = args?.compute;
+            resourceInputs["hostPathRoot"] = args?.hostPathRoot;
             resourceInputs["ioLimits"] = args?.ioLimits;
             resourceInputs["nodeSelector"] = args?.nodeSelector;
             resourceInputs["overhead"] = args?.overhead;
@@ -82,6 +87,7 @@ export class VirtualNode extends pulumi.ComponentResource {
             resourceInputs["allowPrivileged"] = undefined /*out*/;
             resourceInputs["backend"] = undefined /*out*/;
             resourceInputs["handler"] = undefined /*out*/;
+            resourceInputs["hostPathRoot"] = undefined /*out*/;
             resourceInputs["nodeSelector"] = undefined /*out*/;
             resourceInputs["runtimeClassName"] = undefined /*out*/;
         }
@@ -114,6 +120,12 @@ export interface VirtualNodeArgs {
      *     rather than deploy weaker isolation than asked for.
      */
     compute?: enums.Compute;
+    /**
+     * Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+     *     gives them `<root>/<host namespace>/...`, never a path of the host. Default
+     *     /var/lib/tenantry/tenants.
+     */
+    hostPathRoot?: string;
     ioLimits?: inputs.IoLimitsArgs;
     /**
      * Extra node labels the RuntimeClass schedules onto.
@@ -132,7 +144,8 @@ export interface VirtualNodeArgs {
      */
     runtimeClassName?: string;
     /**
-     * Host namespaces whose pods get io_limits.
+     * Host namespaces whose pods get io_limits, and on each node a directory under
+     *     host_path_root (made by the agent, removed when the namespace leaves this list).
      */
     tenantNamespaces?: string[];
     /**

@@ -337,8 +337,10 @@ def test_the_escape_is_contained(harness: Harness, kube: Kube) -> None:
     host_file = harness.containerd.root / "host-only"
     host_file.write_text(secret)
     host_process = subprocess.Popen(["sleep", "600"])
+    # One stream: the CRI log interleaves stdout and stderr in no fixed order, so an error of
+    # nsenter could land after "end" (seen once in CI-like runs).
     escape = (
-        "cat /proc/version; cat /proc/1/cmdline; echo; "
+        "exec 2>&1; cat /proc/version; cat /proc/1/cmdline; echo; "
         f"nsenter -t 1 -m -u -i -n -p -- cat {host_file}; echo; "
         f"nsenter -t {host_process.pid} -m -u -i -n -p -- cat {host_file}; echo; echo end"
     )
@@ -602,7 +604,7 @@ def test_stretch_a_real_kubelet_runs_the_escape_pod_through_the_virtual_node_run
                             "command": [
                                 "/bin/sh",
                                 "-c",
-                                "cat /proc/version; cat /proc/1/cmdline; echo; "
+                                "exec 2>&1; cat /proc/version; cat /proc/1/cmdline; echo; "
                                 f"nsenter -t 1 -m -u -i -n -p -- cat {host_file}; echo; echo end",
                             ],
                             "securityContext": {"privileged": True},

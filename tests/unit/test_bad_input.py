@@ -219,6 +219,19 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
         "Field required",
     ),
     (
+        VirtualCluster,
+        {"isolation": {"runtime_class_name": "sandbox", "host_path_root": "/var/../etc"}},
+        "isolation.host_path_root",
+        "not a normalised absolute path",
+    ),
+    (
+        VirtualCluster,
+        {"policy": {}, "sandbox_rewrites": {"host_path": True}},
+        "sandbox_rewrites.host_path",
+        "refuses every hostPath volume",
+    ),
+    (VirtualNode, {"host_path_root": "/"}, "host_path_root", "not a normalised absolute path"),
+    (
         VirtualNode,
         {"preset": "gke", "backend": "kata"},
         "backend",

@@ -4,7 +4,8 @@ from typing import Any
 
 import pulumi
 from tenantry import ExposureType, StoreType, VirtualCluster, VirtualClusterArgs, VirtualNode
-from tenantry_api.config import CONFIG_KEY, SyncerConfig, load
+from tenantry_api.config import CONFIG_KEY, SandboxRewrites, SyncerConfig, load
+from tenantry_api.runtimes import RuntimeBackend
 
 from tests.unit.mocks import MOCK_KUBECONFIG, Deployment, deploy
 
@@ -138,6 +139,8 @@ def test_role_is_namespaced_least_privilege() -> None:
     rules = d.one(ROLE).inputs["rules"]
     resources = {res for r in rules for res in r["resources"]}
     assert "pods" in resources
+    # Ephemeral containers reach the host pod through their subresource.
+    assert "pods/ephemeralcontainers" in resources
     assert "ingresses" not in resources
     assert "nodes" not in resources
 
@@ -265,6 +268,11 @@ def test_virtual_node_composes_with_cluster_and_policy() -> None:
     assert config.isolation is not None
     assert config.isolation.runtime_class_name == "sandbox"
     assert config.isolation.node_selector == {"runtime.tenantry.dev/tenantry-gvisor": "ready"}
+    # The syncer knows the sandbox (its exemptions, its rewrites) and the tenants' root.
+    assert config.isolation.backend is RuntimeBackend.GVISOR
+    assert config.isolation.host_path_root == "/var/lib/tenantry/tenants"
+    # The policy's admission refuses every hostPath: the syncer refuses, not rewrites them.
+    assert config.sandbox_rewrites == SandboxRewrites(host_path=False)
     deny = d.one(VAP, "acme-policy-admission-policy").inputs
     sandboxed = next(v for v in deny["spec"]["variables"] if v["name"] == "sandboxed")
     assert sandboxed["expression"].endswith("object.spec.runtimeClassName == 'sandbox'")
@@ -275,4 +283,12 @@ def test_virtual_node_composes_with_cluster_and_policy() -> None:
     assert (
         "!(has(object.metadata.labels) && 'app.kubernetes.io/managed-by'"
         in (required["expression"])
+    )
+
+
+def test_sandbox_rewrites_are_on_by_default_and_each_can_be_switched_off() -> None:
+    assert syncer_config(cluster({})).sandbox_rewrites == SandboxRewrites()
+    off = cluster({"sandbox_rewrites": {"host_network": False, "host_port": False}})
+    assert syncer_config(off).sandbox_rewrites == SandboxRewrites(
+        host_network=False, host_port=False
     )

@@ -1,5 +1,6 @@
 """VirtualNode's object graph under Pulumi mocks."""
 
+import json
 from typing import Any
 
 from tenantry import CloudPreset, Compute, RuntimeBackend, VirtualNode, VirtualNodeArgs
@@ -50,6 +51,7 @@ def test_bare_preset_deploys_the_agent_and_schedules_only_on_ready_nodes() -> No
         "node_selector": {"runtime.tenantry.dev/tenantry-gvisor": "ready"},
         "tolerations": [],
         "allow_privileged": True,
+        "host_path_root": "/var/lib/tenantry/tenants",
     }
 
 
@@ -64,6 +66,8 @@ def test_agent_has_only_the_host_mounts_it_needs() -> None:
         "/sys/fs/cgroup",
         "/usr",
         "/opt",
+        # The tenants' hostPath directories, which the agent makes and removes.
+        "/var/lib/tenantry/tenants",
     }
     (container,) = pod["containers"]
     read_only = {m["mountPath"] for m in container["volumeMounts"] if m.get("readOnly")}
@@ -143,3 +147,13 @@ def test_eks_on_nodes_is_the_default_compute_and_deploys_the_agent() -> None:
 def test_runc_hardened_never_allows_privileged() -> None:
     _, vn = node({"backend": RuntimeBackend.RUNC_HARDENED})
     assert vn.isolation["allow_privileged"] is False
+
+
+def test_the_host_path_root_reaches_the_agent_and_the_isolation() -> None:
+    d, vn = node({"host_path_root": "/srv/tenants", "tenant_namespaces": ["acme"]})
+    config = json.loads(d.one(CM).inputs["data"]["config.json"])
+    assert (config["host_path_root"], config["tenant_namespaces"]) == ("/srv/tenants", ["acme"])
+    assert vn.isolation["host_path_root"] == "/srv/tenants"
+    pod = d.one(DS).inputs["spec"]["template"]["spec"]
+    (tenants,) = [v for v in pod["volumes"] if v["name"] == "tenant-dirs"]
+    assert tenants["hostPath"] == {"path": "/srv/tenants", "type": "DirectoryOrCreate"}

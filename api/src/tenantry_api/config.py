@@ -4,10 +4,11 @@ Each document is versioned (``apiVersion``/``kind``) and rejects unknown fields,
 or agent older than its config fails loudly instead of ignoring a setting.
 """
 
+import posixpath
 from enum import StrEnum
 from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tenantry_api.naming import DNS1123_LABEL_PATTERN, pki_secret_name
 from tenantry_api.runtimes import RuntimeBackend, handler_name
@@ -47,12 +48,43 @@ class Toleration(_Strict):
     effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] = ""
 
 
+DEFAULT_HOST_PATH_ROOT = "/var/lib/tenantry/tenants"
+"""Where a sandboxed tenant's hostPath volumes land on the node: `<root>/<host namespace>/`."""
+
+
+def check_host_path_root(value: str) -> str:
+    """A root for tenants' directories: absolute, normalised, and not `/` itself."""
+    if not value.startswith("/") or posixpath.normpath(value) != value or value == "/":
+        raise ValueError(f"{value!r} is not a normalised absolute path below /")
+    return value
+
+
+HostPathRoot = Annotated[str, AfterValidator(check_host_path_root)]
+
+
 class Isolation(_Strict):
     """What the syncer forces on every synced pod when a VirtualNode is attached."""
 
     runtime_class_name: DnsLabel
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
+    backend: RuntimeBackend | None = None
+    """The VirtualNode's sandbox. Its exemptions and the sandbox rewrites apply only when it is
+    known and sandboxed; None (unknown) counts as no sandbox."""
+    host_path_root: HostPathRoot = DEFAULT_HOST_PATH_ROOT
+    """Root of the tenants' directories on the VirtualNode's nodes (hostPath rewrite)."""
+
+
+class SandboxRewrites(_Strict):
+    """Host access a sandboxed pod asks for, given the tenant's own instead (docs/syncer.md).
+    A rewrite switched off refuses such pods, with a virtual Event."""
+
+    host_path: bool = True
+    """hostPath: a directory of the tenant's under the VirtualNode's host_path_root."""
+    host_network: bool = True
+    """hostNetwork: the pod's own network."""
+    host_port: bool = True
+    """hostPort: a plain container port."""
 
 
 class FromVirtual(_Strict):
@@ -111,7 +143,10 @@ class SyncerConfig(_Document):
     extra_sans: list[str] = Field(default_factory=list)
     """Extra host names and IPs for the API server's serving certificate (exposure)."""
     pod_security_level: PodSecurityLevel = PodSecurityLevel.BASELINE
-    """Pods above this Pod Security level are not synced; a virtual Event says why."""
+    """Pods above this Pod Security level are not synced; a virtual Event says why. The
+    baseline is the floor: `privileged` only lets a sandboxed pod use the exemptions its
+    backend earns (`tenantry_api.sandbox`)."""
+    sandbox_rewrites: SandboxRewrites = Field(default_factory=SandboxRewrites)
     from_virtual: FromVirtual = Field(default_factory=FromVirtual)
     from_host: FromHost = Field(default_factory=FromHost)
     isolation: Isolation | None = None
@@ -157,7 +192,11 @@ class NodeAgentConfig(_Document):
     containerd_pid_file: str = "/run/containerd/containerd.pid"
     io_limits: IoLimits = Field(default_factory=IoLimits)
     tenant_namespaces: list[DnsLabel] = Field(default_factory=list)
-    """Host namespaces whose pods get ``io_limits``."""
+    """Host namespaces whose pods get ``io_limits``, and each a directory under
+    ``host_path_root``."""
+    host_path_root: HostPathRoot | None = None
+    """Where the agent keeps one directory per tenant namespace, for the syncer's hostPath
+    rewrite; directories of tenants no longer listed are removed. None: none kept."""
 
     @model_validator(mode="after")
     def _handler_matches_backend(self) -> Self:
@@ -180,6 +219,7 @@ def load(document_type: type[DocumentT], text: str) -> DocumentT:
 __all__ = [
     "API_VERSION",
     "CONFIG_KEY",
+    "DEFAULT_HOST_PATH_ROOT",
     "MAX_USER_PRIORITY",
     "MIN_PRIORITY",
     "FromHost",
@@ -188,7 +228,9 @@ __all__ = [
     "Isolation",
     "NodeAgentConfig",
     "PodSecurityLevel",
+    "SandboxRewrites",
     "SyncerConfig",
     "Toleration",
+    "check_host_path_root",
     "load",
 ]

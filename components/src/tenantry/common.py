@@ -49,3 +49,6 @@ class Isolation(TypedDict):
     backend's sandbox contains (privileged, capabilities, seccomp, AppArmor, procMount and
     namespaced sysctls for gvisor and kata; see docs/admission.md). Host access (hostPath,
     hostNetwork, hostPort) is never waved through. Default false."""
+    host_path_root: NotRequired[str]
+    """Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+    `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants."""

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pulumi
 from pydantic import ConfigDict, TypeAdapter, ValidationError
+from tenantry_api.config import check_host_path_root
 from tenantry_api.naming import is_dns1123_label
 
 STRICT = ConfigDict(extra="forbid")
@@ -86,6 +87,13 @@ def dns_label(field: str, value: str) -> str:
             "starting and ending with a letter or digit, at most 63 characters)",
         )
     return value
+
+
+def host_path_root(field: str, value: str) -> str:
+    try:
+        return check_host_path_root(value)
+    except ValueError as e:
+        raise FieldError(field, str(e)) from None
 
 
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")

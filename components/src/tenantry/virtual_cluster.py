@@ -15,6 +15,7 @@ from pydantic import with_config
 from tenantry_api import naming
 from tenantry_api.config import (
     CONFIG_KEY,
+    DEFAULT_HOST_PATH_ROOT,
     MAX_USER_PRIORITY,
     MIN_PRIORITY,
     FromHost,
@@ -24,6 +25,9 @@ from tenantry_api.config import (
 )
 from tenantry_api.config import (
     Isolation as SyncerIsolation,
+)
+from tenantry_api.config import (
+    SandboxRewrites as SyncerSandboxRewrites,
 )
 from typing_extensions import TypedDict
 
@@ -114,6 +118,22 @@ class Sync(TypedDict):
     """Host StorageClasses into the virtual cluster (needs a ClusterRole)."""
     mirror_nodes: NotRequired[bool]
     """Mirror every host node instead of only those running synced pods (needs a ClusterRole)."""
+
+
+@with_config(STRICT)
+class SandboxRewrites(TypedDict):
+    """Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+    instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+    pods are refused with an Event."""
+
+    host_path: NotRequired[bool]
+    """hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+    pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+    whose admission refuses every hostPath."""
+    host_network: NotRequired[bool]
+    """hostNetwork: the pod's own network. Default true."""
+    host_port: NotRequired[bool]
+    """hostPort: a plain container port. Default true."""
 
 
 @with_config(STRICT)
@@ -215,12 +235,15 @@ class VirtualClusterArgs(TypedDict):
     exposure: NotRequired[Exposure]
     sync: NotRequired[Sync]
     pod_security_level: NotRequired[PodSecurityLevel]
-    """Pods above this level are not synced. Default: the policy's level, else baseline."""
+    """Pods above this level are not synced. Default: the policy's level, else baseline. The
+    baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+    exemptions its backend earns (docs/syncer.md)."""
     policy: NotRequired[TenantPolicyArgs]
     """Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
     to this one)."""
     isolation: NotRequired[Isolation]
     """A VirtualNode's isolation, forced on every synced pod (and allowed by the policy)."""
+    sandbox_rewrites: NotRequired[SandboxRewrites]
     images: NotRequired[Images]
     snapshots: NotRequired[Snapshots]
     restore_from: NotRequired[RestoreFrom]
@@ -303,6 +326,11 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         validation.dns_label("isolation.runtime_class_name", isolation_args["runtime_class_name"])
         isolation = SyncerIsolation(
             runtime_class_name=isolation_args["runtime_class_name"],
+            backend=isolation_args.get("backend"),
+            host_path_root=validation.host_path_root(
+                "isolation.host_path_root",
+                isolation_args.get("host_path_root", DEFAULT_HOST_PATH_ROOT),
+            ),
             node_selector=validation.labels(
                 "isolation.node_selector", isolation_args.get("node_selector", {})
             ),
@@ -349,6 +377,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             mirror_nodes=sync.get("mirror_nodes", False),
         ),
         isolation=isolation,
+        sandbox_rewrites=_sandbox_rewrites(args.get("sandbox_rewrites", {}), policy),
         coredns_image=images.get("coredns", _meta.COREDNS_IMAGE),
     )
 
@@ -513,6 +542,25 @@ def _check_exposure(
         )
 
 
+def _sandbox_rewrites(
+    args: SandboxRewrites, policy: tenant_policy.TenantPolicySpec | None
+) -> SyncerSandboxRewrites:
+    # The policy's admission refuses every hostPath on the host, the tenant's too: rewriting
+    # one would only trade the syncer's Event for a host refusal.
+    fenced = policy is not None and policy.admission
+    if fenced and args.get("host_path", False):
+        raise FieldError(
+            "sandbox_rewrites.host_path",
+            "the TenantPolicy's admission refuses every hostPath volume, so a rewritten one "
+            "would be refused on the host; leave it off or set policy.admission.enabled false",
+        )
+    return SyncerSandboxRewrites(
+        host_path=args.get("host_path", not fenced),
+        host_network=args.get("host_network", True),
+        host_port=args.get("host_port", True),
+    )
+
+
 # --- rendering ---
 
 
@@ -535,6 +583,7 @@ def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[di
     core = [
         "pods",
         "pods/status",
+        "pods/ephemeralcontainers",
         "services",
         "endpoints",
         "configmaps",

@@ -16,7 +16,7 @@ from typing import Any, NotRequired
 import pulumi
 from pydantic import ValidationError, with_config
 from tenantry_api import keys
-from tenantry_api.config import CONFIG_KEY, NodeAgentConfig
+from tenantry_api.config import CONFIG_KEY, DEFAULT_HOST_PATH_ROOT, NodeAgentConfig
 from tenantry_api.config import IoLimits as AgentIoLimits
 from tenantry_api.runtimes import RuntimeBackend, handler_name
 from tenantry_api.sandbox import exemptions
@@ -180,7 +180,12 @@ class VirtualNodeArgs(TypedDict):
     runc-hardened."""
     io_limits: NotRequired[IoLimits]
     tenant_namespaces: NotRequired[list[str]]
-    """Host namespaces whose pods get io_limits."""
+    """Host namespaces whose pods get io_limits, and on each node a directory under
+    host_path_root (made by the agent, removed when the namespace leaves this list)."""
+    host_path_root: NotRequired[str]
+    """Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+    gives them `<root>/<host namespace>/...`, never a path of the host. Default
+    /var/lib/tenantry/tenants."""
     agent: NotRequired[Agent]
 
 
@@ -195,6 +200,7 @@ class VirtualNodeSpec:
     node_selector: dict[str, str]
     tolerations: list[Toleration]
     allow_privileged: bool
+    host_path_root: str
     agent: bool
     agent_namespace: str
     agent_image: str
@@ -210,6 +216,7 @@ class VirtualNodeSpec:
             "node_selector": dict(self.node_selector),
             "tolerations": list(self.tolerations),
             "allow_privileged": self.allow_privileged,
+            "host_path_root": self.host_path_root,
         }
 
 
@@ -264,6 +271,9 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
             "check: privileged pods would not be contained",
         )
     handler = preset.handler or handler_name(backend)
+    host_path_root = validation.host_path_root(
+        "host_path_root", args.get("host_path_root", DEFAULT_HOST_PATH_ROOT)
+    )
     node_selector = {
         **dict(preset.node_selector),
         **({keys.runtime_ready_label(handler): keys.RUNTIME_READY_VALUE} if preset.agent else {}),
@@ -295,6 +305,7 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
             restart_strategy=restart,
             io_limits=io_limits,
             tenant_namespaces=tenant_namespaces,
+            host_path_root=host_path_root,
         )
     elif "agent" in args or "io_limits" in args:
         field = "agent" if "agent" in args else "io_limits"
@@ -312,6 +323,7 @@ def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
         node_selector=node_selector,
         tolerations=tolerations,
         allow_privileged=allow_privileged,
+        host_path_root=host_path_root,
         agent=preset.agent,
         agent_namespace=validation.dns_label(
             "agent.namespace", agent_args.get("namespace", "kube-system")
@@ -446,6 +458,11 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
     if signal_restart:
         # Without systemd the agent signals containerd by the pid in this file.
         host_mounts.append(("containerd-pid", DEFAULT_PID_FILE, "File", True))
+    if spec.agent_config is not None and spec.agent_config.host_path_root:
+        # The tenants' hostPath directories are made and removed here.
+        host_mounts.append(
+            ("tenant-dirs", spec.agent_config.host_path_root, "DirectoryOrCreate", False)
+        )
     for volume, path, path_type, read_only in host_mounts:
         at = f"{HOST_ROOT}{path}" if volume.startswith("host-") else path
         mounts.append(
@@ -522,6 +539,8 @@ class VirtualNode(pulumi.ComponentResource):
     """Node labels the RuntimeClass schedules onto."""
     allow_privileged: pulumi.Output[bool]
     """Whether admission waves through, under this RuntimeClass, what the sandbox contains."""
+    host_path_root: pulumi.Output[str]
+    """Root of the tenants' hostPath directories; pass it as isolation.host_path_root."""
     agent_daemonset_name: pulumi.Output[str]
     """Name of the node agent DaemonSet; empty when the cloud provides the sandbox."""
 
@@ -546,6 +565,7 @@ class VirtualNode(pulumi.ComponentResource):
         self.backend = pulumi.Output.from_input(spec.backend.value)
         self.node_selector = pulumi.Output.from_input(spec.node_selector)
         self.allow_privileged = pulumi.Output.from_input(spec.allow_privileged)
+        self.host_path_root = pulumi.Output.from_input(spec.host_path_root)
         self.agent_daemonset_name = pulumi.Output.from_input(
             f"tenantry-node-agent-{spec.name}" if spec.agent_config else ""
         )
@@ -556,6 +576,7 @@ class VirtualNode(pulumi.ComponentResource):
                 "backend": self.backend,
                 "node_selector": self.node_selector,
                 "allow_privileged": self.allow_privileged,
+                "host_path_root": self.host_path_root,
                 "agent_daemonset_name": self.agent_daemonset_name,
             }
         )

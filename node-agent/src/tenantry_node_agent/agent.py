@@ -1,7 +1,7 @@
 """The agent's ordered, idempotent steps, and its life as a DaemonSet pod.
 
     preflight -> install -> restart (only when the config fingerprint changed) -> verify
-    -> label ready -> io limits
+    -> label ready -> io limits -> tenant directories
 
 Each step logs one line. ``uninstall`` undoes them in reverse: the ready label first, so no
 new pod is scheduled onto a handler about to disappear; then the files; then containerd.
@@ -19,7 +19,7 @@ from tenantry_api import keys
 from tenantry_api.config import NodeAgentConfig
 
 from tenantry_node_agent import containerd_config as cc
-from tenantry_node_agent import iolimits, node_status, restart
+from tenantry_node_agent import iolimits, node_status, restart, tenant_dirs
 from tenantry_node_agent.backends import BACKENDS, extra_files
 from tenantry_node_agent.cri import CriError, RuntimeStatus, probe
 from tenantry_node_agent.kube import Kube
@@ -235,6 +235,20 @@ class Agent:
         event("io-limits", "applied", files=written)
         return written
 
+    def tenant_dirs(self) -> tenant_dirs.Outcome | None:
+        """The tenants' hostPath directories under the configured root (host view)."""
+        root = self.config.host_path_root
+        if root is None:
+            return None
+        try:
+            done = tenant_dirs.converge(Path(root), list(self.config.tenant_namespaces))
+        except OSError as e:
+            event("tenant-dirs", "failed", root=root, error=str(e))
+            return None
+        if done.created or done.removed:
+            event("tenant-dirs", "converged", created=done.created, removed=done.removed)
+        return done
+
     # --- the whole sequence ---
 
     def run_once(self) -> bool:
@@ -253,6 +267,7 @@ class Agent:
             return False
         self.label_ready()
         self.io_limits()
+        self.tenant_dirs()
         return True
 
     def uninstall(self) -> None:
@@ -281,8 +296,10 @@ class Agent:
                 # Not installed yet (a failed step is retried here) or the files changed.
                 event("resync", "converge", installed=state is not None)
                 self.run_once()
-            elif self.config.tenant_namespaces:
-                self.io_limits()
+            else:
+                if self.config.tenant_namespaces:
+                    self.io_limits()
+                self.tenant_dirs()
         if self.still_selected():
             event("shutdown", "kept", reason="the DaemonSet still selects this node")
             return 0

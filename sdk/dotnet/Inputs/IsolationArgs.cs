@@ -32,6 +32,13 @@ namespace Pulumi.Tenantry.Inputs
         [Input("backend")]
         public Pulumi.Tenantry.RuntimeBackend? Backend { get; set; }
 
+        /// <summary>
+        /// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+        ///     `&lt;root&gt;/&lt;host namespace&gt;/`, never a path of the host. Default /var/lib/tenantry/tenants.
+        /// </summary>
+        [Input("hostPathRoot")]
+        public string? HostPathRoot { get; set; }
+
         [Input("nodeSelector")]
         private Dictionary<string, string>? _nodeSelector;
 

@@ -1060,6 +1060,9 @@ type Isolation struct {
 	// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
 	//     contains. Required when allow_privileged is true.
 	Backend *RuntimeBackend `pulumi:"backend"`
+	// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+	//     `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+	HostPathRoot *string `pulumi:"hostPathRoot"`
 	// Node labels forced onto every synced pod.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// The RuntimeClass every synced pod is forced onto.
@@ -1091,6 +1094,9 @@ type IsolationArgs struct {
 	// The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
 	//     contains. Required when allow_privileged is true.
 	Backend *RuntimeBackend `pulumi:"backend"`
+	// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+	//     `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+	HostPathRoot *string `pulumi:"hostPathRoot"`
 	// Node labels forced onto every synced pod.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// The RuntimeClass every synced pod is forced onto.
@@ -1195,6 +1201,13 @@ func (o IsolationOutput) Backend() RuntimeBackendPtrOutput {
 	return o.ApplyT(func(v Isolation) *RuntimeBackend { return v.Backend }).(RuntimeBackendPtrOutput)
 }
 
+// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+//
+//	`<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+func (o IsolationOutput) HostPathRoot() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Isolation) *string { return v.HostPathRoot }).(pulumi.StringPtrOutput)
+}
+
 // Node labels forced onto every synced pod.
 func (o IsolationOutput) NodeSelector() pulumi.StringMapOutput {
 	return o.ApplyT(func(v Isolation) map[string]string { return v.NodeSelector }).(pulumi.StringMapOutput)
@@ -1258,6 +1271,18 @@ func (o IsolationPtrOutput) Backend() RuntimeBackendPtrOutput {
 		}
 		return v.Backend
 	}).(RuntimeBackendPtrOutput)
+}
+
+// Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+//
+//	`<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+func (o IsolationPtrOutput) HostPathRoot() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Isolation) *string {
+		if v == nil {
+			return nil
+		}
+		return v.HostPathRoot
+	}).(pulumi.StringPtrOutput)
 }
 
 // Node labels forced onto every synced pod.
@@ -2491,6 +2516,203 @@ func (o S3CredentialsPtrOutput) ServiceAccountAnnotations() pulumi.StringMapOutp
 		}
 		return v.ServiceAccountAnnotations
 	}).(pulumi.StringMapOutput)
+}
+
+// Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+//
+//	instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+//	pods are refused with an Event.
+type SandboxRewrites struct {
+	// hostNetwork: the pod's own network. Default true.
+	HostNetwork *bool `pulumi:"hostNetwork"`
+	// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+	//     pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+	//     whose admission refuses every hostPath.
+	HostPath *bool `pulumi:"hostPath"`
+	// hostPort: a plain container port. Default true.
+	HostPort *bool `pulumi:"hostPort"`
+}
+
+// SandboxRewritesInput is an input type that accepts SandboxRewritesArgs and SandboxRewritesOutput values.
+// You can construct a concrete instance of `SandboxRewritesInput` via:
+//
+//	SandboxRewritesArgs{...}
+type SandboxRewritesInput interface {
+	pulumi.Input
+
+	ToSandboxRewritesOutput() SandboxRewritesOutput
+	ToSandboxRewritesOutputWithContext(context.Context) SandboxRewritesOutput
+}
+
+// Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+//
+//	instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+//	pods are refused with an Event.
+type SandboxRewritesArgs struct {
+	// hostNetwork: the pod's own network. Default true.
+	HostNetwork *bool `pulumi:"hostNetwork"`
+	// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+	//     pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+	//     whose admission refuses every hostPath.
+	HostPath *bool `pulumi:"hostPath"`
+	// hostPort: a plain container port. Default true.
+	HostPort *bool `pulumi:"hostPort"`
+}
+
+func (SandboxRewritesArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*SandboxRewrites)(nil)).Elem()
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesOutput() SandboxRewritesOutput {
+	return i.ToSandboxRewritesOutputWithContext(context.Background())
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesOutputWithContext(ctx context.Context) SandboxRewritesOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SandboxRewritesOutput)
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return i.ToSandboxRewritesPtrOutputWithContext(context.Background())
+}
+
+func (i SandboxRewritesArgs) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SandboxRewritesOutput).ToSandboxRewritesPtrOutputWithContext(ctx)
+}
+
+// SandboxRewritesPtrInput is an input type that accepts SandboxRewritesArgs, SandboxRewritesPtr and SandboxRewritesPtrOutput values.
+// You can construct a concrete instance of `SandboxRewritesPtrInput` via:
+//
+//	        SandboxRewritesArgs{...}
+//
+//	or:
+//
+//	        nil
+type SandboxRewritesPtrInput interface {
+	pulumi.Input
+
+	ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput
+	ToSandboxRewritesPtrOutputWithContext(context.Context) SandboxRewritesPtrOutput
+}
+
+type sandboxRewritesPtrType SandboxRewritesArgs
+
+func SandboxRewritesPtr(v *SandboxRewritesArgs) SandboxRewritesPtrInput {
+	return (*sandboxRewritesPtrType)(v)
+}
+
+func (*sandboxRewritesPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**SandboxRewrites)(nil)).Elem()
+}
+
+func (i *sandboxRewritesPtrType) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return i.ToSandboxRewritesPtrOutputWithContext(context.Background())
+}
+
+func (i *sandboxRewritesPtrType) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SandboxRewritesPtrOutput)
+}
+
+// Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+//
+//	instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+//	pods are refused with an Event.
+type SandboxRewritesOutput struct{ *pulumi.OutputState }
+
+func (SandboxRewritesOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SandboxRewrites)(nil)).Elem()
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesOutput() SandboxRewritesOutput {
+	return o
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesOutputWithContext(ctx context.Context) SandboxRewritesOutput {
+	return o
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return o.ToSandboxRewritesPtrOutputWithContext(context.Background())
+}
+
+func (o SandboxRewritesOutput) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v SandboxRewrites) *SandboxRewrites {
+		return &v
+	}).(SandboxRewritesPtrOutput)
+}
+
+// hostNetwork: the pod's own network. Default true.
+func (o SandboxRewritesOutput) HostNetwork() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SandboxRewrites) *bool { return v.HostNetwork }).(pulumi.BoolPtrOutput)
+}
+
+// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+//
+//	pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+//	whose admission refuses every hostPath.
+func (o SandboxRewritesOutput) HostPath() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SandboxRewrites) *bool { return v.HostPath }).(pulumi.BoolPtrOutput)
+}
+
+// hostPort: a plain container port. Default true.
+func (o SandboxRewritesOutput) HostPort() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SandboxRewrites) *bool { return v.HostPort }).(pulumi.BoolPtrOutput)
+}
+
+type SandboxRewritesPtrOutput struct{ *pulumi.OutputState }
+
+func (SandboxRewritesPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**SandboxRewrites)(nil)).Elem()
+}
+
+func (o SandboxRewritesPtrOutput) ToSandboxRewritesPtrOutput() SandboxRewritesPtrOutput {
+	return o
+}
+
+func (o SandboxRewritesPtrOutput) ToSandboxRewritesPtrOutputWithContext(ctx context.Context) SandboxRewritesPtrOutput {
+	return o
+}
+
+func (o SandboxRewritesPtrOutput) Elem() SandboxRewritesOutput {
+	return o.ApplyT(func(v *SandboxRewrites) SandboxRewrites {
+		if v != nil {
+			return *v
+		}
+		var ret SandboxRewrites
+		return ret
+	}).(SandboxRewritesOutput)
+}
+
+// hostNetwork: the pod's own network. Default true.
+func (o SandboxRewritesPtrOutput) HostNetwork() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SandboxRewrites) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostNetwork
+	}).(pulumi.BoolPtrOutput)
+}
+
+// hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+//
+//	pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+//	whose admission refuses every hostPath.
+func (o SandboxRewritesPtrOutput) HostPath() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SandboxRewrites) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostPath
+	}).(pulumi.BoolPtrOutput)
+}
+
+// hostPort: a plain container port. Default true.
+func (o SandboxRewritesPtrOutput) HostPort() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SandboxRewrites) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostPort
+	}).(pulumi.BoolPtrOutput)
 }
 
 // Scale the control plane to zero and remove the synced pods from the host after a time
@@ -3933,6 +4155,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*RestoreFromPtrInput)(nil)).Elem(), RestoreFromArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*S3CredentialsInput)(nil)).Elem(), S3CredentialsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*S3CredentialsPtrInput)(nil)).Elem(), S3CredentialsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SandboxRewritesInput)(nil)).Elem(), SandboxRewritesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SandboxRewritesPtrInput)(nil)).Elem(), SandboxRewritesArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SleepInput)(nil)).Elem(), SleepArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SleepPtrInput)(nil)).Elem(), SleepArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SnapshotsInput)(nil)).Elem(), SnapshotsArgs{})
@@ -3969,6 +4193,8 @@ func init() {
 	pulumi.RegisterOutputType(RestoreFromPtrOutput{})
 	pulumi.RegisterOutputType(S3CredentialsOutput{})
 	pulumi.RegisterOutputType(S3CredentialsPtrOutput{})
+	pulumi.RegisterOutputType(SandboxRewritesOutput{})
+	pulumi.RegisterOutputType(SandboxRewritesPtrOutput{})
 	pulumi.RegisterOutputType(SleepOutput{})
 	pulumi.RegisterOutputType(SleepPtrOutput{})
 	pulumi.RegisterOutputType(SnapshotsOutput{})

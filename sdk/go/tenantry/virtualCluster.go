@@ -59,7 +59,9 @@ type virtualClusterArgs struct {
 	// Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
 	//     created by `policy`.
 	Namespace *string `pulumi:"namespace"`
-	// Pods above this level are not synced. Default: the policy's level, else baseline.
+	// Pods above this level are not synced. Default: the policy's level, else baseline. The
+	//     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+	//     exemptions its backend earns (docs/syncer.md).
 	PodSecurityLevel *PodSecurityLevel `pulumi:"podSecurityLevel"`
 	// Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
 	//     to this one).
@@ -67,8 +69,9 @@ type virtualClusterArgs struct {
 	// Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
 	//     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
 	//     control plane's pods only pretend to run, such as clusters of simulated nodes.
-	ReadKubeconfig *bool        `pulumi:"readKubeconfig"`
-	RestoreFrom    *RestoreFrom `pulumi:"restoreFrom"`
+	ReadKubeconfig  *bool            `pulumi:"readKubeconfig"`
+	RestoreFrom     *RestoreFrom     `pulumi:"restoreFrom"`
+	SandboxRewrites *SandboxRewrites `pulumi:"sandboxRewrites"`
 	// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
 	ServiceCidr *string    `pulumi:"serviceCidr"`
 	Sleep       *Sleep     `pulumi:"sleep"`
@@ -90,7 +93,9 @@ type VirtualClusterArgs struct {
 	// Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
 	//     created by `policy`.
 	Namespace *string
-	// Pods above this level are not synced. Default: the policy's level, else baseline.
+	// Pods above this level are not synced. Default: the policy's level, else baseline. The
+	//     baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+	//     exemptions its backend earns (docs/syncer.md).
 	PodSecurityLevel *PodSecurityLevel
 	// Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
 	//     to this one).
@@ -98,8 +103,9 @@ type VirtualClusterArgs struct {
 	// Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
 	//     secret `kubeconfig` output and a ready `provider` (default true). Turn it off where the
 	//     control plane's pods only pretend to run, such as clusters of simulated nodes.
-	ReadKubeconfig *bool
-	RestoreFrom    *RestoreFromArgs
+	ReadKubeconfig  *bool
+	RestoreFrom     *RestoreFromArgs
+	SandboxRewrites *SandboxRewritesArgs
 	// The host's Service CIDR: virtual Services take host ClusterIPs. Default 10.96.0.0/12.
 	ServiceCidr *string
 	Sleep       *SleepArgs

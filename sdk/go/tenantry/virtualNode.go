@@ -27,6 +27,8 @@ type VirtualNode struct {
 	Backend pulumi.StringOutput `pulumi:"backend"`
 	// containerd runtime handler behind the RuntimeClass.
 	Handler pulumi.StringOutput `pulumi:"handler"`
+	// Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+	HostPathRoot pulumi.StringOutput `pulumi:"hostPathRoot"`
 	// Node labels the RuntimeClass schedules onto.
 	NodeSelector pulumi.StringMapOutput `pulumi:"nodeSelector"`
 	// Name of the RuntimeClass pods run under.
@@ -63,8 +65,12 @@ type virtualNodeArgs struct {
 	// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
 	//     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
 	//     rather than deploy weaker isolation than asked for.
-	Compute  *Compute  `pulumi:"compute"`
-	IoLimits *IoLimits `pulumi:"ioLimits"`
+	Compute *Compute `pulumi:"compute"`
+	// Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+	//     gives them `<root>/<host namespace>/...`, never a path of the host. Default
+	//     /var/lib/tenantry/tenants.
+	HostPathRoot *string   `pulumi:"hostPathRoot"`
+	IoLimits     *IoLimits `pulumi:"ioLimits"`
 	// Extra node labels the RuntimeClass schedules onto.
 	NodeSelector map[string]string `pulumi:"nodeSelector"`
 	// RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
@@ -73,7 +79,8 @@ type virtualNodeArgs struct {
 	Preset *CloudPreset `pulumi:"preset"`
 	// Name of the RuntimeClass. Default: the resource name.
 	RuntimeClassName *string `pulumi:"runtimeClassName"`
-	// Host namespaces whose pods get io_limits.
+	// Host namespaces whose pods get io_limits, and on each node a directory under
+	//     host_path_root (made by the agent, removed when the namespace leaves this list).
 	TenantNamespaces []string `pulumi:"tenantNamespaces"`
 	// Extra tolerations the RuntimeClass adds to pods.
 	Tolerations []Toleration `pulumi:"tolerations"`
@@ -94,8 +101,12 @@ type VirtualNodeArgs struct {
 	// What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
 	//     Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
 	//     rather than deploy weaker isolation than asked for.
-	Compute  *Compute
-	IoLimits *IoLimitsArgs
+	Compute *Compute
+	// Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+	//     gives them `<root>/<host namespace>/...`, never a path of the host. Default
+	//     /var/lib/tenantry/tenants.
+	HostPathRoot *string
+	IoLimits     *IoLimitsArgs
 	// Extra node labels the RuntimeClass schedules onto.
 	NodeSelector map[string]string
 	// RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
@@ -104,7 +115,8 @@ type VirtualNodeArgs struct {
 	Preset *CloudPreset
 	// Name of the RuntimeClass. Default: the resource name.
 	RuntimeClassName *string
-	// Host namespaces whose pods get io_limits.
+	// Host namespaces whose pods get io_limits, and on each node a directory under
+	//     host_path_root (made by the agent, removed when the namespace leaves this list).
 	TenantNamespaces []string
 	// Extra tolerations the RuntimeClass adds to pods.
 	Tolerations []TolerationArgs
@@ -165,6 +177,11 @@ func (o VirtualNodeOutput) Backend() pulumi.StringOutput {
 // containerd runtime handler behind the RuntimeClass.
 func (o VirtualNodeOutput) Handler() pulumi.StringOutput {
 	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.Handler }).(pulumi.StringOutput)
+}
+
+// Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+func (o VirtualNodeOutput) HostPathRoot() pulumi.StringOutput {
+	return o.ApplyT(func(v *VirtualNode) pulumi.StringOutput { return v.HostPathRoot }).(pulumi.StringOutput)
 }
 
 // Node labels the RuntimeClass schedules onto.

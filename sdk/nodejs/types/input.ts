@@ -127,6 +127,11 @@ export interface IsolationArgs {
      */
     backend?: enums.RuntimeBackend;
     /**
+     * Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+     *     `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+     */
+    hostPathRoot?: string;
+    /**
      * Node labels forced onto every synced pod.
      */
     nodeSelector?: {[key: string]: string};
@@ -268,6 +273,28 @@ export interface S3CredentialsArgs {
      *     `eks.amazonaws.com/role-arn`.
      */
     serviceAccountAnnotations?: {[key: string]: string};
+}
+
+/**
+ * Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+ *     instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+ *     pods are refused with an Event.
+ */
+export interface SandboxRewritesArgs {
+    /**
+     * hostNetwork: the pod's own network. Default true.
+     */
+    hostNetwork?: boolean;
+    /**
+     * hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+     *     pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+     *     whose admission refuses every hostPath.
+     */
+    hostPath?: boolean;
+    /**
+     * hostPort: a plain container port. Default true.
+     */
+    hostPort?: boolean;
 }
 
 /**

@@ -40,6 +40,8 @@ __all__ = [
     'RestoreFromArgsDict',
     'S3CredentialsArgs',
     'S3CredentialsArgsDict',
+    'SandboxRewritesArgs',
+    'SandboxRewritesArgsDict',
     'SleepArgs',
     'SleepArgsDict',
     'SnapshotsArgs',
@@ -572,6 +574,11 @@ class IsolationArgsDict(TypedDict):
     The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
         contains. Required when allow_privileged is true.
     """
+    host_path_root: NotRequired[_builtins.str]
+    """
+    Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+        `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+    """
     node_selector: NotRequired[Mapping[str, _builtins.str]]
     """
     Node labels forced onto every synced pod.
@@ -587,6 +594,7 @@ class IsolationArgs:
                  runtime_class_name: _builtins.str,
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  tolerations: Optional[Sequence['TolerationArgs']] = None):
         """
@@ -600,6 +608,8 @@ class IsolationArgs:
                    hostNetwork, hostPort) is never waved through. Default false.
         :param 'RuntimeBackend' backend: The VirtualNode's sandbox backend: it decides which Pod Security checks the sandbox
                    contains. Required when allow_privileged is true.
+        :param _builtins.str host_path_root: Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+                   `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
         :param Mapping[str, _builtins.str] node_selector: Node labels forced onto every synced pod.
         :param Sequence['TolerationArgs'] tolerations: Tolerations forced onto every synced pod.
         """
@@ -608,6 +618,8 @@ class IsolationArgs:
             pulumi.set(__self__, "allow_privileged", allow_privileged)
         if backend is not None:
             pulumi.set(__self__, "backend", backend)
+        if host_path_root is not None:
+            pulumi.set(__self__, "host_path_root", host_path_root)
         if node_selector is not None:
             pulumi.set(__self__, "node_selector", node_selector)
         if tolerations is not None:
@@ -652,6 +664,19 @@ class IsolationArgs:
     @backend.setter
     def backend(self, value: Optional['RuntimeBackend']):
         pulumi.set(self, "backend", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPathRoot")
+    def host_path_root(self) -> Optional[_builtins.str]:
+        """
+        Where on the VirtualNode's nodes the syncer puts a sandboxed pod's hostPath volumes:
+            `<root>/<host namespace>/`, never a path of the host. Default /var/lib/tenantry/tenants.
+        """
+        return pulumi.get(self, "host_path_root")
+
+    @host_path_root.setter
+    def host_path_root(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "host_path_root", value)
 
     @_builtins.property
     @pulumi.getter(name="nodeSelector")
@@ -1227,6 +1252,90 @@ class S3CredentialsArgs:
     @service_account_annotations.setter
     def service_account_annotations(self, value: Optional[Mapping[str, _builtins.str]]):
         pulumi.set(self, "service_account_annotations", value)
+
+
+class SandboxRewritesArgsDict(TypedDict):
+    """
+    Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+        instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+        pods are refused with an Event.
+    """
+    host_network: NotRequired[_builtins.bool]
+    """
+    hostNetwork: the pod's own network. Default true.
+    """
+    host_path: NotRequired[_builtins.bool]
+    """
+    hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+        pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+        whose admission refuses every hostPath.
+    """
+    host_port: NotRequired[_builtins.bool]
+    """
+    hostPort: a plain container port. Default true.
+    """
+
+@pulumi.input_type
+class SandboxRewritesArgs:
+    def __init__(__self__, *,
+                 host_network: Optional[_builtins.bool] = None,
+                 host_path: Optional[_builtins.bool] = None,
+                 host_port: Optional[_builtins.bool] = None):
+        """
+        Host access a pod under the VirtualNode's sandbox asks for, given the tenant's own
+            instead (docs/syncer.md); each raises a virtual Event naming the field. Switched off, such
+            pods are refused with an Event.
+
+        :param _builtins.bool host_network: hostNetwork: the pod's own network. Default true.
+        :param _builtins.bool host_path: hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+                   pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+                   whose admission refuses every hostPath.
+        :param _builtins.bool host_port: hostPort: a plain container port. Default true.
+        """
+        if host_network is not None:
+            pulumi.set(__self__, "host_network", host_network)
+        if host_path is not None:
+            pulumi.set(__self__, "host_path", host_path)
+        if host_port is not None:
+            pulumi.set(__self__, "host_port", host_port)
+
+    @_builtins.property
+    @pulumi.getter(name="hostNetwork")
+    def host_network(self) -> Optional[_builtins.bool]:
+        """
+        hostNetwork: the pod's own network. Default true.
+        """
+        return pulumi.get(self, "host_network")
+
+    @host_network.setter
+    def host_network(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "host_network", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPath")
+    def host_path(self) -> Optional[_builtins.bool]:
+        """
+        hostPath: a directory of the tenant's under the VirtualNode's host_path_root, at
+            pod_security_level privileged only. Default true; false when a TenantPolicy is composed,
+            whose admission refuses every hostPath.
+        """
+        return pulumi.get(self, "host_path")
+
+    @host_path.setter
+    def host_path(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "host_path", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostPort")
+    def host_port(self) -> Optional[_builtins.bool]:
+        """
+        hostPort: a plain container port. Default true.
+        """
+        return pulumi.get(self, "host_port")
+
+    @host_port.setter
+    def host_port(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "host_port", value)
 
 
 class SleepArgsDict(TypedDict):

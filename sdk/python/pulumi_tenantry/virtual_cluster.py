@@ -31,6 +31,7 @@ class VirtualClusterArgs:
                  policy: Optional['TenantPolicyArgsArgs'] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
                  restore_from: Optional['RestoreFromArgs'] = None,
+                 sandbox_rewrites: Optional['SandboxRewritesArgs'] = None,
                  service_cidr: Optional[_builtins.str] = None,
                  sleep: Optional['SleepArgs'] = None,
                  snapshots: Optional['SnapshotsArgs'] = None,
@@ -44,7 +45,9 @@ class VirtualClusterArgs:
         :param _builtins.str kubernetes_version: Version of the upstream control-plane images, vX.Y.Z.
         :param _builtins.str namespace: Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
                    created by `policy`.
-        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline.
+        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline. The
+                   baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+                   exemptions its backend earns (docs/syncer.md).
         :param 'TenantPolicyArgsArgs' policy: Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
                    to this one).
         :param _builtins.bool read_kubeconfig: Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
@@ -72,6 +75,8 @@ class VirtualClusterArgs:
             pulumi.set(__self__, "read_kubeconfig", read_kubeconfig)
         if restore_from is not None:
             pulumi.set(__self__, "restore_from", restore_from)
+        if sandbox_rewrites is not None:
+            pulumi.set(__self__, "sandbox_rewrites", sandbox_rewrites)
         if service_cidr is not None:
             pulumi.set(__self__, "service_cidr", service_cidr)
         if sleep is not None:
@@ -154,7 +159,9 @@ class VirtualClusterArgs:
     @pulumi.getter(name="podSecurityLevel")
     def pod_security_level(self) -> Optional['PodSecurityLevel']:
         """
-        Pods above this level are not synced. Default: the policy's level, else baseline.
+        Pods above this level are not synced. Default: the policy's level, else baseline. The
+            baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+            exemptions its backend earns (docs/syncer.md).
         """
         return pulumi.get(self, "pod_security_level")
 
@@ -197,6 +204,15 @@ class VirtualClusterArgs:
     @restore_from.setter
     def restore_from(self, value: Optional['RestoreFromArgs']):
         pulumi.set(self, "restore_from", value)
+
+    @_builtins.property
+    @pulumi.getter(name="sandboxRewrites")
+    def sandbox_rewrites(self) -> Optional['SandboxRewritesArgs']:
+        return pulumi.get(self, "sandbox_rewrites")
+
+    @sandbox_rewrites.setter
+    def sandbox_rewrites(self, value: Optional['SandboxRewritesArgs']):
+        pulumi.set(self, "sandbox_rewrites", value)
 
     @_builtins.property
     @pulumi.getter(name="serviceCidr")
@@ -263,6 +279,7 @@ class VirtualCluster(pulumi.ComponentResource):
                  policy: Optional[Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict']] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
                  restore_from: Optional[Union['RestoreFromArgs', 'RestoreFromArgsDict']] = None,
+                 sandbox_rewrites: Optional[Union['SandboxRewritesArgs', 'SandboxRewritesArgsDict']] = None,
                  service_cidr: Optional[_builtins.str] = None,
                  sleep: Optional[Union['SleepArgs', 'SleepArgsDict']] = None,
                  snapshots: Optional[Union['SnapshotsArgs', 'SnapshotsArgsDict']] = None,
@@ -281,7 +298,9 @@ class VirtualCluster(pulumi.ComponentResource):
         :param _builtins.str kubernetes_version: Version of the upstream control-plane images, vX.Y.Z.
         :param _builtins.str namespace: Host namespace of the virtual cluster. Default: the resource name. It must exist, or be
                    created by `policy`.
-        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline.
+        :param 'PodSecurityLevel' pod_security_level: Pods above this level are not synced. Default: the policy's level, else baseline. The
+                   baseline is the floor: privileged only lets a pod under the isolation's sandbox use the
+                   exemptions its backend earns (docs/syncer.md).
         :param Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict'] policy: Fence the host namespace with a TenantPolicy created as a child (its namespace defaults
                    to this one).
         :param _builtins.bool read_kubeconfig: Read the tenant kubeconfig back from vc-<name> once the control plane is ready, as the
@@ -325,6 +344,7 @@ class VirtualCluster(pulumi.ComponentResource):
                  policy: Optional[Union['TenantPolicyArgsArgs', 'TenantPolicyArgsArgsDict']] = None,
                  read_kubeconfig: Optional[_builtins.bool] = None,
                  restore_from: Optional[Union['RestoreFromArgs', 'RestoreFromArgsDict']] = None,
+                 sandbox_rewrites: Optional[Union['SandboxRewritesArgs', 'SandboxRewritesArgsDict']] = None,
                  service_cidr: Optional[_builtins.str] = None,
                  sleep: Optional[Union['SleepArgs', 'SleepArgsDict']] = None,
                  snapshots: Optional[Union['SnapshotsArgs', 'SnapshotsArgsDict']] = None,
@@ -351,6 +371,7 @@ class VirtualCluster(pulumi.ComponentResource):
             __props__.__dict__["policy"] = policy
             __props__.__dict__["read_kubeconfig"] = read_kubeconfig
             __props__.__dict__["restore_from"] = restore_from
+            __props__.__dict__["sandbox_rewrites"] = sandbox_rewrites
             __props__.__dict__["service_cidr"] = service_cidr
             __props__.__dict__["sleep"] = sleep
             __props__.__dict__["snapshots"] = snapshots

@@ -25,6 +25,7 @@ class VirtualNodeArgs:
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
                  compute: Optional['Compute'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  io_limits: Optional['IoLimitsArgs'] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -45,11 +46,15 @@ class VirtualNodeArgs:
         :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
                    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
                    rather than deploy weaker isolation than asked for.
+        :param _builtins.str host_path_root: Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+                   gives them `<root>/<host namespace>/...`, never a path of the host. Default
+                   /var/lib/tenantry/tenants.
         :param Mapping[str, _builtins.str] node_selector: Extra node labels the RuntimeClass schedules onto.
         :param Mapping[str, _builtins.str] overhead: RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
         :param 'CloudPreset' preset: eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent.
         :param _builtins.str runtime_class_name: Name of the RuntimeClass. Default: the resource name.
-        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits.
+        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits, and on each node a directory under
+                   host_path_root (made by the agent, removed when the namespace leaves this list).
         :param Sequence['TolerationArgs'] tolerations: Extra tolerations the RuntimeClass adds to pods.
         """
         if agent is not None:
@@ -60,6 +65,8 @@ class VirtualNodeArgs:
             pulumi.set(__self__, "backend", backend)
         if compute is not None:
             pulumi.set(__self__, "compute", compute)
+        if host_path_root is not None:
+            pulumi.set(__self__, "host_path_root", host_path_root)
         if io_limits is not None:
             pulumi.set(__self__, "io_limits", io_limits)
         if node_selector is not None:
@@ -128,6 +135,20 @@ class VirtualNodeArgs:
         pulumi.set(self, "compute", value)
 
     @_builtins.property
+    @pulumi.getter(name="hostPathRoot")
+    def host_path_root(self) -> Optional[_builtins.str]:
+        """
+        Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+            gives them `<root>/<host namespace>/...`, never a path of the host. Default
+            /var/lib/tenantry/tenants.
+        """
+        return pulumi.get(self, "host_path_root")
+
+    @host_path_root.setter
+    def host_path_root(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "host_path_root", value)
+
+    @_builtins.property
     @pulumi.getter(name="ioLimits")
     def io_limits(self) -> Optional['IoLimitsArgs']:
         return pulumi.get(self, "io_limits")
@@ -188,7 +209,8 @@ class VirtualNodeArgs:
     @pulumi.getter(name="tenantNamespaces")
     def tenant_namespaces(self) -> Optional[Sequence[_builtins.str]]:
         """
-        Host namespaces whose pods get io_limits.
+        Host namespaces whose pods get io_limits, and on each node a directory under
+            host_path_root (made by the agent, removed when the namespace leaves this list).
         """
         return pulumi.get(self, "tenant_namespaces")
 
@@ -219,6 +241,7 @@ class VirtualNode(pulumi.ComponentResource):
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
                  compute: Optional['Compute'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  io_limits: Optional[Union['IoLimitsArgs', 'IoLimitsArgsDict']] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -245,11 +268,15 @@ class VirtualNode(pulumi.ComponentResource):
         :param 'Compute' compute: What runs the tenant's pods: nodes (default), fargate (EKS) or virtual-nodes (AKS).
                    Serverless compute cannot run the sandbox, so fargate and virtual-nodes fail at preview
                    rather than deploy weaker isolation than asked for.
+        :param _builtins.str host_path_root: Where a sandboxed pod's hostPath volumes land on the node: a VirtualCluster's syncer
+                   gives them `<root>/<host namespace>/...`, never a path of the host. Default
+                   /var/lib/tenantry/tenants.
         :param Mapping[str, _builtins.str] node_selector: Extra node labels the RuntimeClass schedules onto.
         :param Mapping[str, _builtins.str] overhead: RuntimeClass podFixed overhead. Default per backend (kata 250m/160Mi, gvisor 100m/64Mi).
         :param 'CloudPreset' preset: eks, gke, aks or bare (default). gke and aks use the cloud's sandbox and no agent.
         :param _builtins.str runtime_class_name: Name of the RuntimeClass. Default: the resource name.
-        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits.
+        :param Sequence[_builtins.str] tenant_namespaces: Host namespaces whose pods get io_limits, and on each node a directory under
+                   host_path_root (made by the agent, removed when the namespace leaves this list).
         :param Sequence[Union['TolerationArgs', 'TolerationArgsDict']] tolerations: Extra tolerations the RuntimeClass adds to pods.
         """
         ...
@@ -283,6 +310,7 @@ class VirtualNode(pulumi.ComponentResource):
                  allow_privileged: Optional[_builtins.bool] = None,
                  backend: Optional['RuntimeBackend'] = None,
                  compute: Optional['Compute'] = None,
+                 host_path_root: Optional[_builtins.str] = None,
                  io_limits: Optional[Union['IoLimitsArgs', 'IoLimitsArgsDict']] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
                  overhead: Optional[Mapping[str, _builtins.str]] = None,
@@ -305,6 +333,7 @@ class VirtualNode(pulumi.ComponentResource):
             __props__.__dict__["allow_privileged"] = allow_privileged
             __props__.__dict__["backend"] = backend
             __props__.__dict__["compute"] = compute
+            __props__.__dict__["host_path_root"] = host_path_root
             __props__.__dict__["io_limits"] = io_limits
             __props__.__dict__["node_selector"] = node_selector
             __props__.__dict__["overhead"] = overhead
@@ -352,6 +381,14 @@ class VirtualNode(pulumi.ComponentResource):
         containerd runtime handler behind the RuntimeClass.
         """
         return pulumi.get(self, "handler")
+
+    @_builtins.property
+    @pulumi.getter(name="hostPathRoot")
+    def host_path_root(self) -> pulumi.Output[_builtins.str]:
+        """
+        Root of the tenants' hostPath directories; pass it as isolation.host_path_root.
+        """
+        return pulumi.get(self, "host_path_root")
 
     @_builtins.property
     @pulumi.getter(name="nodeSelector")

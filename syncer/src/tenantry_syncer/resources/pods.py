@@ -213,8 +213,21 @@ def references(spec: Manifest) -> dict[str, set[str]]:
     return found
 
 
+def ephemeral_to_host(virtual: Manifest, ctx: Context) -> list[Manifest]:
+    """The host pod's ephemeral containers for ``virtual``'s, environment rewritten like the
+    other containers'. Pure."""
+    return list(_translated(virtual, ctx)["spec"].get("ephemeralContainers") or [])
+
+
 def to_host(virtual: Manifest, ctx: Context) -> Manifest:
-    """The host pod for ``virtual``. Pure: the input is not modified."""
+    """The host pod for ``virtual``, to be created: without ephemeral containers, which the API
+    refuses on create (`ephemeral_to_host` gives them). Pure: the input is not modified."""
+    pod = _translated(virtual, ctx)
+    pod["spec"].pop("ephemeralContainers", None)
+    return pod
+
+
+def _translated(virtual: Manifest, ctx: Context) -> Manifest:
     pod = copy.deepcopy(virtual)
     namespace = pod["metadata"]["namespace"]
     metadata = host_metadata(pod, KIND, ctx.vcluster, ctx.host_namespace)

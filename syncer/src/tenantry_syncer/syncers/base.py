@@ -80,8 +80,10 @@ class Shared:
         namespace = None if cluster_scoped else self.config.host_namespace
         ignoring(404, lambda: resource.delete(name=hname, namespace=namespace))
 
-    def event(self, virtual: Manifest, reason: str, message: str) -> None:
-        """A Warning Event from the syncer on a virtual object."""
+    def event(
+        self, virtual: Manifest, reason: str, message: str, *, type_: str = "Warning"
+    ) -> None:
+        """An Event from the syncer on a virtual object (a Warning unless told)."""
         meta = virtual["metadata"]
         self.virtual.resource("Event").create(
             namespace=meta["namespace"],
@@ -98,7 +100,7 @@ class Shared:
                 },
                 "reason": reason,
                 "message": message,
-                "type": "Warning",
+                "type": type_,
                 "source": {"component": "tenantry-syncer"},
             },
         )

@@ -1,13 +1,16 @@
 """Pods: virtual → host with the pod rewrite; status and node binding back. The pod spec is
-immutable, so a host pod is only ever created, relabelled or deleted, never replaced."""
+immutable, so a host pod is only ever created, relabelled or deleted, never replaced; only
+ephemeral containers are added later, through the host pod's `ephemeralcontainers`."""
 
 import base64
+import json
 from collections.abc import Callable, Iterable
 
+from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
 from tenantry_api.naming import host_annotations, host_labels
 from tenantry_syncer.controller.informer import Manifest
-from tenantry_syncer.resources import pod_security, pods
+from tenantry_syncer.resources import pods, sandbox
 from tenantry_syncer.resources.meta import host_metadata, ref_of
 from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, ignoring, same_metadata
 
@@ -22,7 +25,17 @@ class PodSyncer(KindSyncer):
         self._on_node = on_node
         """Called with a host node's name before a virtual pod is bound to it."""
         self._api_ip: str | None = None
-        self._refused: set[str | None] = set()
+        self._refused: set[object] = set()
+        self._handled_ephemeral: set[tuple[str | None, str]] = set()
+        isolation = shared.config.isolation
+        self.policy = sandbox.Policy(
+            level=shared.config.pod_security_level,
+            backend=isolation.backend if isolation else None,
+            rewrites=shared.config.sandbox_rewrites,
+            tenant_dir=(
+                f"{isolation.host_path_root}/{shared.config.host_namespace}" if isolation else ""
+            ),
+        )
 
     def related(self, virtual: Manifest) -> Iterable[Key]:
         namespace = virtual["metadata"]["namespace"]
@@ -51,17 +64,20 @@ class PodSyncer(KindSyncer):
         if self.s.host.informers["Secret"].get(f"{self.s.config.host_namespace}/{token}") is None:
             self._ensure_token(virtual, host)  # a crash between pod and Secret
         self._restore_metadata(virtual, host)
+        self._ephemeral(virtual, host)
         self._status_back(virtual, host)
 
     def _create(self, virtual: Manifest) -> None:
         meta = virtual["metadata"]
-        problems = pod_security.violations(
-            virtual.get("spec") or {}, self.s.config.pod_security_level
-        )
-        if problems:
+        # Ephemeral containers cannot be set on create: they follow once the pod exists.
+        spec = {k: v for k, v in (virtual.get("spec") or {}).items() if k != "ephemeralContainers"}
+        verdict = sandbox.judge(spec, self.policy)
+        if verdict.refused:
             if meta.get("uid") not in self._refused:  # one Event per pod, not per resync
                 self.s.event(
-                    virtual, "PodSecurity", f"not synced to the host: {'; '.join(problems)}"
+                    virtual,
+                    "PodSecurity",
+                    f"not synced to the host: {'; '.join(map(str, verdict.refused))}",
                 )
                 self._refused.add(meta.get("uid"))
             return
@@ -74,18 +90,104 @@ class PodSyncer(KindSyncer):
             # A pod's resolver is fixed at creation: wait for the tenant's DNS rather than
             # start it on the host's.
             raise RuntimeError("the tenant DNS (kube-system/kube-dns) has no host ClusterIP yet")
-        desired = pods.to_host(virtual, ctx)
+        desired = pods.to_host({**virtual, "spec": verdict.spec}, ctx)
         resource = self.s.host.resources[self.kind]
         namespace = self.s.config.host_namespace
-        created = ignoring(409, lambda: resource.create(body=desired, namespace=namespace))
+        try:
+            created = ignoring(409, lambda: resource.create(body=desired, namespace=namespace))
+        except ApiException as e:
+            # The host's admission said no (a policy, a quota): the tenant hears it once; the
+            # create is still retried, as a quota may free up.
+            if e.status in (403, 422) and ("host", meta.get("uid")) not in self._refused:
+                self.s.event(virtual, "HostRefused", f"the host refused the pod: {_reason(e)}")
+                self._refused.add(("host", meta.get("uid")))
+            raise
         if created is None:
             # It exists but our informer cannot see it: someone stripped our labels.
             existing = resource.get(name=desired["metadata"]["name"], namespace=namespace)
             self._restore_metadata(virtual, existing)
             return
+        self._tell(virtual, verdict)
         # The kubelet waits for the token volume, so the pod may come first; owned by the pod,
         # the Secret goes with it, even if this process dies in between.
         self._ensure_token(virtual, created)
+
+    def _tell(self, virtual: Manifest, verdict: sandbox.Verdict, what: str = "") -> None:
+        """The tenant hears of every field the host pod got other than asked, and why."""
+        if verdict.rewrites:
+            self.s.event(
+                virtual,
+                "SandboxRewrite",
+                f"{what}synced with the tenant's own instead of the host's: "
+                + "; ".join(map(str, verdict.rewrites)),
+            )
+        if verdict.admitted:
+            backend = self.policy.backend.value if self.policy.backend else ""
+            self.s.event(
+                virtual,
+                "SandboxExemption",
+                f"{what}admitted under the {backend} sandbox: "
+                + "; ".join(map(str, verdict.admitted)),
+                type_="Normal",
+            )
+
+    def _ephemeral(self, virtual: Manifest, host: Manifest) -> None:
+        """Ephemeral containers the tenant added, after the same check as the pod's own; a
+        refused one is left out and its Event says why."""
+        uid = virtual["metadata"].get("uid")
+        present = {c["name"] for c in (host.get("spec") or {}).get("ephemeralContainers") or []}
+        wanted = (virtual.get("spec") or {}).get("ephemeralContainers") or []
+        new = [
+            (i, c)
+            for i, c in enumerate(wanted)
+            if c["name"] not in present and (uid, c["name"]) not in self._handled_ephemeral
+        ]
+        if not new:
+            return
+        verdict = sandbox.judge(virtual.get("spec") or {}, self.policy)
+        translated = {
+            c["name"]: c
+            for c in pods.ephemeral_to_host(
+                {**virtual, "spec": verdict.spec}, self.context(virtual["metadata"]["namespace"])
+            )
+        }
+        added, told = [], []
+        for i, container in new:
+            mine = verdict.under(f"spec.ephemeralContainers[{i}].")
+            what = f"ephemeral container {container['name']}: "
+            if mine.refused:
+                self.s.event(
+                    virtual,
+                    "PodSecurity",
+                    f"{what}not synced to the host: {'; '.join(map(str, mine.refused))}",
+                )
+                self._handled_ephemeral.add((uid, container["name"]))
+                continue
+            added.append(translated[container["name"]])
+            told.append((mine, what))
+        if not added:
+            return
+        try:
+            self.s.host.resources[self.kind].patch(
+                body={"spec": {"ephemeralContainers": added}},
+                name=host["metadata"]["name"],
+                namespace=self.s.config.host_namespace,
+                subresource="ephemeralcontainers",
+                content_type="application/strategic-merge-patch+json",
+            )
+        except ApiException as e:
+            names = ", ".join(c["name"] for c in added)
+            if e.status in (403, 422) and ("host", uid, names) not in self._refused:
+                self.s.event(
+                    virtual,
+                    "HostRefused",
+                    f"ephemeral container {names}: the host refused it: {_reason(e)}",
+                )
+                self._refused.add(("host", uid, names))
+            raise
+        for (mine, what), container in zip(told, added, strict=True):
+            self._handled_ephemeral.add((uid, container["name"]))
+            self._tell(virtual, mine, what)
 
     def context(self, namespace: str) -> pods.Context:
         dns = self.s.virtual.informers["Service"].get("kube-system/kube-dns")
@@ -219,3 +321,11 @@ class PodSyncer(KindSyncer):
                 meta["name"], meta["namespace"], grace_period_seconds=0
             ),
         )
+
+
+def _reason(e: ApiException) -> str:
+    """The API server's message, not its whole Status document."""
+    try:
+        return str(json.loads(e.body or "")["message"])
+    except (TypeError, ValueError, KeyError):
+        return str(e.reason)
