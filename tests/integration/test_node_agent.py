@@ -389,7 +389,8 @@ def test_every_exemption_gvisor_is_granted_still_lands_in_the_sandbox(
     show = [
         "/bin/sh",
         "-c",
-        "cat /proc/version; grep -E '^(CapEff|Seccomp):' /proc/self/status; "
+        # One stream, so an error cannot land after "end" in the CRI log.
+        "exec 2>&1; cat /proc/version; grep -E '^(CapEff|Seccomp):' /proc/self/status; "
         "echo msgmax=$(cat /proc/sys/kernel/msgmax); "
         f"nsenter -t {host_process.pid} -m -- cat {host_file}; echo; echo end",
     ]
@@ -458,7 +459,7 @@ def test_host_ipc_under_gvisor_misses_the_nodes_shared_memory_yet_stays_refused(
     posix.write_text(secret)
     made = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True, check=True)
     shmid = made.stdout.split()[-1]
-    show = ["/bin/sh", "-c", f"cat {posix}; echo; cat /proc/sysvipc/shm; echo end"]
+    show = ["/bin/sh", "-c", f"exec 2>&1; cat {posix}; echo; cat /proc/sysvipc/shm; echo end"]
     cri = CriClient(harness.containerd.socket, harness.containerd.root / "pods")
     try:
         control = cri.run(show, BUSYBOX_IMAGE, "", host_ipc=True)

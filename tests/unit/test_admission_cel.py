@@ -10,7 +10,7 @@ from typing import Any
 import celpy
 import pytest
 from celpy.adapter import json_to_cel
-from tenantry.admission import RULE_NAMES, Sandbox, policy_spec
+from tenantry.admission import RULE_NAMES, Sandbox, exemption_notice_spec, policy_spec
 from tenantry.pss_rules import BASELINE_RULES, RESTRICTED_RULES
 from tenantry_api.config import PodSecurityLevel
 from tenantry_api.runtimes import RuntimeBackend
@@ -39,9 +39,10 @@ def rejections(
     pod: dict[str, Any],
     level: PodSecurityLevel = PodSecurityLevel.BASELINE,
     sandbox: Sandbox | None = None,
+    policy: dict[str, Any] | None = None,
 ) -> list[str]:
     """Messages of every rule the pod breaks, evaluated as a ValidatingAdmissionPolicy does."""
-    policy = policy_spec(level, sandbox)
+    policy = policy or policy_spec(level, sandbox)
     obj = json_to_cel({"metadata": {}, **pod})
 
     def evaluate(expression: str, variables: dict[str, Any]) -> Any:
@@ -203,3 +204,25 @@ def test_a_virtual_clusters_own_pods_are_spared_but_never_a_synced_one() -> None
 def test_every_pss_check_has_a_rule_at_its_level() -> None:
     assert {r.check for r in BASELINE_RULES} == set(BASELINE)
     assert {r.check for r in RESTRICTED_RULES} == set(RESTRICTED)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_the_notice_names_exactly_the_exemption_that_admitted_the_pod(case: Case) -> None:
+    notice = exemption_notice_spec(sandbox())
+    assert notice is not None
+    table = exemptions(RuntimeBackend.GVISOR)
+    under = rejections(with_class(case.pod, "sandbox"), policy=notice)
+    expected = {case.check, *case.also} & set(table)
+    assert rules_of(under) == {RULE_NAMES[c] for c in expected}
+    for check in expected:
+        assert any(table[check].reason in m for m in under), under
+    # Outside the sandbox nothing is exempted, so nothing is noticed.
+    assert rejections(with_class(case.pod, "runc"), policy=notice) == []
+    assert rejections(with_class(CLEAN, "sandbox"), policy=notice) == []
+
+
+def test_no_notice_when_even_the_exemption_refuses() -> None:
+    notice = exemption_notice_spec(sandbox())
+    pod = with_class(NOT_NAMESPACED_SYSCTL.pod, "sandbox")
+    assert rejections(pod, policy=notice) == []
+    assert rejections(pod, PodSecurityLevel.PRIVILEGED, sandbox())  # the deny policy refuses it

@@ -220,13 +220,15 @@ def test_admission_policy_is_scoped_to_the_tenant_namespace() -> None:
 
 
 def _validations(d: Deployment) -> dict[str, str]:
-    return {v["message"]: v["expression"] for v in d.one(VAP).inputs["spec"]["validations"]}
+    deny = d.one(VAP, "acme-admission-policy").inputs
+    return {v["message"]: v["expression"] for v in deny["spec"]["validations"]}
 
 
 def test_isolation_waves_through_only_what_its_backend_contains() -> None:
     isolation = {"runtime_class_name": "sandbox", "backend": "gvisor", "allow_privileged": True}
     d = policy({"isolation": isolation})  # type: ignore[typeddict-item]
-    sandboxed = next(v for v in d.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed")
+    deny = d.one(VAP, "acme-admission-policy").inputs
+    sandboxed = next(v for v in deny["spec"]["variables"] if v["name"] == "sandboxed")
     assert sandboxed["expression"].endswith("object.spec.runtimeClassName == 'sandbox'")
     validations = _validations(d)
     bypassed = {m.split(":")[1].split()[0] for m, e in validations.items() if "sandboxed" in e}
@@ -271,3 +273,22 @@ def test_the_restricted_level_adds_the_restricted_checks() -> None:
     }
     privileged = _validations(policy({"pod_security": {"level": PodSecurityLevel.PRIVILEGED}}))
     assert privileged == baseline  # the policy stands alone: the whole baseline either way
+
+
+def test_a_pod_admitted_by_an_exemption_is_told_why() -> None:
+    isolation = {"runtime_class_name": "sandbox", "backend": "gvisor", "allow_privileged": True}
+    d = policy({"isolation": isolation})  # type: ignore[typeddict-item]
+    notice = d.one(VAP, "acme-admission-exempted-policy").inputs
+    binding = d.one(VAPB, "acme-admission-exempted-binding").inputs
+    assert binding["spec"]["validationActions"] == ["Warn", "Audit"]
+    assert binding["spec"]["policyName"] == notice["metadata"]["name"] == "tenantry-acme-exempted"
+    messages = [v["message"] for v in notice["spec"]["validations"]]
+    assert any(
+        m.startswith("tenantry/privileged: spec.containers[*].securityContext.privileged admitted")
+        and "the Sentry" in m
+        for m in messages
+    ), messages
+    assert not any("hostPath" in m or "hostNetwork" in m for m in messages)
+    # Nothing exempted, no notice: the control.
+    strict = policy({"isolation": {**isolation, "allow_privileged": False}})  # type: ignore[typeddict-item]
+    assert len(strict.of_type(VAP)) == 1

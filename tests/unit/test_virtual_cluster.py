@@ -273,11 +273,10 @@ def test_virtual_node_composes_with_cluster_and_policy() -> None:
     assert config.isolation.host_path_root == "/var/lib/tenantry/tenants"
     # The policy's admission refuses every hostPath: the syncer refuses, not rewrites them.
     assert config.sandbox_rewrites == SandboxRewrites(host_path=False)
-    sandboxed = next(v for v in d.one(VAP).inputs["spec"]["variables"] if v["name"] == "sandboxed")
+    deny = d.one(VAP, "acme-policy-admission-policy").inputs
+    sandboxed = next(v for v in deny["spec"]["variables"] if v["name"] == "sandboxed")
     assert sandboxed["expression"].endswith("object.spec.runtimeClassName == 'sandbox'")
-    (required,) = [
-        v for v in d.one(VAP).inputs["spec"]["validations"] if "require-sandbox" in v["message"]
-    ]
+    (required,) = [v for v in deny["spec"]["validations"] if "require-sandbox" in v["message"]]
     # The control plane's own pods are spared, a pod the syncer created never is.
     assert "'app.kubernetes.io/name'] == 'tenantry-vcluster'" in required["expression"]
     assert "'app.kubernetes.io/instance'] == 'acme'" in required["expression"]

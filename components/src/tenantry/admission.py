@@ -18,7 +18,7 @@ from tenantry_api.sandbox import NEVER_EXEMPT, RESTRICTED, Exemption, PssCheck, 
 
 from tenantry.pss_rules import BASELINE_RULES, CONTAINERS, RESTRICTED_RULES, RULE_NAMES, Rule
 
-__all__ = ["RULE_NAMES", "Sandbox", "policy_spec", "sandbox_exemptions"]
+__all__ = ["RULE_NAMES", "Sandbox", "exemption_notice_spec", "policy_spec", "sandbox_exemptions"]
 
 
 @dataclass(frozen=True)
@@ -92,38 +92,71 @@ def _require_sandbox(sandbox: Sandbox) -> dict[str, str]:
     }
 
 
+def _variables(sandbox: Sandbox | None) -> list[dict[str, str]]:
+    variables = [{"name": "containers", "expression": CONTAINERS}]
+    if sandbox is not None:
+        sandboxed = (
+            "has(object.spec.runtimeClassName)"
+            f" && object.spec.runtimeClassName == '{sandbox.runtime_class}'"
+        )
+        variables.insert(0, {"name": "sandboxed", "expression": sandboxed})
+    return variables
+
+
+def _match_pods() -> dict[str, Any]:
+    # Ephemeral containers arrive through their subresource: match it too.
+    return {
+        "resourceRules": [
+            {
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"],
+                "resources": ["pods", "pods/ephemeralcontainers"],
+            }
+        ]
+    }
+
+
 def policy_spec(level: PodSecurityLevel, sandbox: Sandbox | None) -> dict[str, Any]:
     """The ValidatingAdmissionPolicy's spec for a tenant at Pod Security ``level``."""
     rules = BASELINE_RULES
     if level is PodSecurityLevel.RESTRICTED:
         rules += RESTRICTED_RULES
     exempted = sandbox_exemptions(sandbox)
-    variables = [{"name": "containers", "expression": CONTAINERS}]
     validations = []
-    if sandbox is not None:
-        variables.insert(
-            0,
-            {
-                "name": "sandboxed",
-                "expression": "has(object.spec.runtimeClassName)"
-                f" && object.spec.runtimeClassName == '{sandbox.runtime_class}'",
-            },
-        )
-        if sandbox.required:
-            validations.append(_require_sandbox(sandbox))
+    if sandbox is not None and sandbox.required:
+        validations.append(_require_sandbox(sandbox))
     validations += [_validation(r, sandbox, r.check in exempted) for r in rules]
     return {
         "failurePolicy": "Fail",
-        "matchConstraints": {
-            "resourceRules": [
-                {
-                    "apiGroups": [""],
-                    "apiVersions": ["v1"],
-                    "operations": ["CREATE", "UPDATE"],
-                    "resources": ["pods", "pods/ephemeralcontainers"],
-                }
-            ]
-        },
-        "variables": variables,
+        "matchConstraints": _match_pods(),
+        "variables": _variables(sandbox),
         "validations": validations,
+    }
+
+
+def exemption_notice_spec(sandbox: Sandbox | None) -> dict[str, Any] | None:
+    """A second policy, bound with Warn and Audit, whose rules fail exactly when a pod is
+    admitted only by a sandbox exemption: the API server then tells the tenant, and the audit
+    log records, which exemption let it through and why. None when nothing is exempted."""
+    exempted = sandbox_exemptions(sandbox)
+    if sandbox is None or not exempted:
+        return None
+    notices = [
+        {
+            # Fails when the exemption, and only it, lets the pod through.
+            "expression": f"!variables.sandboxed || !({rule.relaxed}) || ({rule.expression})",
+            "message": (
+                f"tenantry/{rule.rule}: {rule.field} admitted under the sandbox RuntimeClass "
+                f"{sandbox.runtime_class}: {exempted[rule.check].reason}"
+            ),
+        }
+        for rule in BASELINE_RULES
+        if rule.check in exempted
+    ]
+    return {
+        "failurePolicy": "Ignore",
+        "matchConstraints": _match_pods(),
+        "variables": _variables(sandbox),
+        "validations": notices,
     }

@@ -397,38 +397,44 @@ def render(spec: TenantPolicySpec) -> list[Child]:
                 )
             )
     if spec.admission:
-        policy_name = f"tenantry-{spec.namespace}"
-        children.append(
-            Child(
-                "admission-policy",
-                {
-                    "apiVersion": "admissionregistration.k8s.io/v1",
-                    "kind": "ValidatingAdmissionPolicy",
-                    "metadata": meta(policy_name, False),
-                    "spec": admission.policy_spec(spec.pss_enforce, spec.sandbox),
-                },
+        deny = admission.policy_spec(spec.pss_enforce, spec.sandbox)
+        policies = [("admission", f"tenantry-{spec.namespace}", ["Deny"], deny)]
+        notice = admission.exemption_notice_spec(spec.sandbox)
+        if notice is not None:
+            name = f"tenantry-{spec.namespace}-exempted"
+            policies.append(("admission-exempted", name, ["Warn", "Audit"], notice))
+        for suffix, policy_name, actions, body in policies:
+            children.append(
+                Child(
+                    f"{suffix}-policy",
+                    {
+                        "apiVersion": "admissionregistration.k8s.io/v1",
+                        "kind": "ValidatingAdmissionPolicy",
+                        "metadata": meta(policy_name, False),
+                        "spec": body,
+                    },
+                )
             )
-        )
-        children.append(
-            Child(
-                "admission-binding",
-                {
-                    "apiVersion": "admissionregistration.k8s.io/v1",
-                    "kind": "ValidatingAdmissionPolicyBinding",
-                    "metadata": meta(policy_name, False),
-                    "spec": {
-                        "policyName": policy_name,
-                        "validationActions": ["Deny"],
-                        "matchResources": {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": spec.namespace}
-                            }
+            children.append(
+                Child(
+                    f"{suffix}-binding",
+                    {
+                        "apiVersion": "admissionregistration.k8s.io/v1",
+                        "kind": "ValidatingAdmissionPolicyBinding",
+                        "metadata": meta(policy_name, False),
+                        "spec": {
+                            "policyName": policy_name,
+                            "validationActions": actions,
+                            "matchResources": {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": spec.namespace}
+                                }
+                            },
                         },
                     },
-                },
-                depends_on=("admission-policy",),
+                    depends_on=(f"{suffix}-policy",),
+                )
             )
-        )
     return children
 
 
