@@ -9,9 +9,10 @@ not a plain bypass, what must still hold under the sandbox (`relaxed`).
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tenantry_api.pss import BASELINE_CAPABILITIES, RESTRICTED_VOLUMES, SAFE_SYSCTLS, SELINUX_TYPES
 from tenantry_api.sandbox import NAMESPACED_SYSCTLS, PssCheck
 
-__all__ = ["BASELINE_RULES", "CONTAINERS", "RESTRICTED_RULES", "RULE_NAMES", "SAFE_SYSCTLS", "Rule"]
+__all__ = ["BASELINE_RULES", "CONTAINERS", "RESTRICTED_RULES", "RULE_NAMES", "Rule"]
 
 
 @dataclass(frozen=True)
@@ -61,57 +62,12 @@ def _among(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-_BASELINE_CAPABILITIES = (
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-)
-"""The capabilities PSS baseline lets a container add (the container runtime's defaults)."""
-
-SAFE_SYSCTLS = (
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_rmem",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.tcp_wmem",
-)
-"""PSS baseline's safe sysctls as of v1.32 (pod-security-admission's check_sysctls.go)."""
-
-_SELINUX_TYPES = ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
 _SELINUX_OK = (
-    "(!has({v}.type) || {v}.type in " + _among(_SELINUX_TYPES) + ")"
+    "(!has({v}.type) || {v}.type in " + _among(SELINUX_TYPES) + ")"
     " && (!has({v}.user) || {v}.user == '') && (!has({v}.role) || {v}.role == '')"
 )
 _PROFILES = _among(("RuntimeDefault", "Localhost"))
 _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
-_RESTRICTED_VOLUMES = (
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "image",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-)
 _PROBES = (
     "livenessProbe",
     "readinessProbe",
@@ -175,9 +131,9 @@ BASELINE_RULES: tuple[Rule, ...] = (
         "spec.containers[*].securityContext.capabilities.add",
         _each(
             "securityContext.capabilities.add",
-            f"{{v}}.all(a, a in {_among(_BASELINE_CAPABILITIES)})",
+            f"{{v}}.all(a, a in {_among(BASELINE_CAPABILITIES)})",
         ),
-        f"may only add {', '.join(_BASELINE_CAPABILITIES)}",
+        f"may only add {', '.join(BASELINE_CAPABILITIES)}",
     ),
     Rule(
         PssCheck.HOST_PATH,
@@ -222,7 +178,7 @@ BASELINE_RULES: tuple[Rule, ...] = (
         + " && "
         + _each("securityContext.seLinuxOptions", _SELINUX_OK),
         "(pod or container) must not set user or role, and type only to "
-        + ", ".join(t for t in _SELINUX_TYPES if t),
+        + ", ".join(t for t in SELINUX_TYPES if t),
     ),
     Rule(
         PssCheck.PROC_MOUNT,
@@ -268,9 +224,9 @@ RESTRICTED_RULES: tuple[Rule, ...] = (
         "volume-types",
         "spec.volumes[*]",
         _pod(
-            "volumes", "{v}.all(v, " + " || ".join(f"has(v.{t})" for t in _RESTRICTED_VOLUMES) + ")"
+            "volumes", "{v}.all(v, " + " || ".join(f"has(v.{t})" for t in RESTRICTED_VOLUMES) + ")"
         ),
-        f"must be one of {', '.join(_RESTRICTED_VOLUMES)}",
+        f"must be one of {', '.join(RESTRICTED_VOLUMES)}",
     ),
     Rule(
         PssCheck.PRIVILEGE_ESCALATION,

@@ -12,57 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantry_api.config import PodSecurityLevel
+from tenantry_api.pss import BASELINE_CAPABILITIES, RESTRICTED_VOLUMES, SAFE_SYSCTLS, SELINUX_TYPES
 from tenantry_api.sandbox import PssCheck
 
 Manifest = dict[str, Any]
 
-BASELINE_CAPABILITIES = frozenset(
-    {
-        "AUDIT_WRITE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "MKNOD",
-        "NET_BIND_SERVICE",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYS_CHROOT",
-    }
-)
-SAFE_SYSCTLS = frozenset(
-    {
-        "kernel.shm_rmid_forced",
-        "net.ipv4.ip_local_port_range",
-        "net.ipv4.ip_unprivileged_port_start",
-        "net.ipv4.tcp_syncookies",
-        "net.ipv4.ping_group_range",
-        "net.ipv4.ip_local_reserved_ports",
-        "net.ipv4.tcp_keepalive_time",
-        "net.ipv4.tcp_fin_timeout",
-        "net.ipv4.tcp_keepalive_intvl",
-        "net.ipv4.tcp_keepalive_probes",
-    }
-)
-SELINUX_TYPES = frozenset(
-    {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
-)
-RESTRICTED_VOLUMES = frozenset(
-    {
-        "configMap",
-        "csi",
-        "downwardAPI",
-        "emptyDir",
-        "ephemeral",
-        "persistentVolumeClaim",
-        "projected",
-        "secret",
-        "image",
-    }
-)
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
@@ -130,7 +84,7 @@ def _baseline(spec: Manifest) -> Iterator[Violation]:
                 f"{path}.securityContext.windowsOptions.hostProcess",
                 "not allowed",
             )
-        beyond = set((sc.get("capabilities") or {}).get("add") or []) - BASELINE_CAPABILITIES
+        beyond = set((sc.get("capabilities") or {}).get("add") or []) - set(BASELINE_CAPABILITIES)
         if beyond:
             yield Violation(
                 PssCheck.CAPABILITIES,
@@ -174,7 +128,7 @@ def _profiles(path: str, sc: Manifest) -> Iterator[Violation]:
 def _restricted(spec: Manifest) -> Iterator[Violation]:
     pod_sc = spec.get("securityContext") or {}
     for i, volume in enumerate(spec.get("volumes") or []):
-        forbidden = set(volume) - {"name"} - RESTRICTED_VOLUMES
+        forbidden = set(volume) - {"name"} - set(RESTRICTED_VOLUMES)
         if forbidden:
             yield Violation(
                 PssCheck.VOLUME_TYPES,
