@@ -9,15 +9,13 @@ sandbox contains (api/ `sandbox.exemptions`) and the tenant's Event says which r
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from tenantry_api.config import PodSecurityLevel
 from tenantry_api.pss import BASELINE_CAPABILITIES, RESTRICTED_VOLUMES, SAFE_SYSCTLS, SELINUX_TYPES
 from tenantry_api.sandbox import PssCheck
 
-Manifest = dict[str, Any]
-
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+from tenantry_syncer.resources.meta import Manifest
+from tenantry_syncer.resources.pods import CONTAINER_LISTS
 
 
 @dataclass(frozen=True)
