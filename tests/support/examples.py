@@ -2,6 +2,8 @@
 
     examples/.venv/bin/python -m tests.support.examples NAME [KEY=VALUE ...]
 
+NAME is a folder of examples/, or ``quickstart`` for the quickstart at the repository's root.
+
 It runs in the examples' own virtualenv (the cloud SDKs and boto3 live there, see
 examples/pyproject.toml), with the same recording monitor as the unit tests
 (tests/unit/mocks.py). The clouds answer with fixed values: each cluster resource returns a
@@ -104,7 +106,7 @@ def config(project_dir: Path, overrides: list[str]) -> tuple[str, dict[str, str]
 
 def main(argv: list[str]) -> int:
     example, *overrides = argv
-    project_dir = EXAMPLES / example
+    project_dir = EXAMPLES.parent if example == "quickstart" else EXAMPLES / example
     project, values = config(project_dir, overrides)
     pulumi.runtime.set_all_config(values)
     stub_boto3()
