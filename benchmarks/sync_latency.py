@@ -27,9 +27,10 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.naming import host_name
+from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, Manifest, namespace, wait_for
+from tests.support.kube import Kube, namespace, wait_for
 from tests.support.localcluster import LocalCluster, wait_http
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import yaml
 from pulumi import automation as auto
+from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
 from tests.integration.conftest import CLUSTER_BINARIES, require
-from tests.support.kube import Kube, Manifest, wait_for
+from tests.support.kube import Kube, wait_for
 from tests.support.localcluster import LocalCluster
 from tests.support.quickstart import (
     ENGINE_BINARIES,

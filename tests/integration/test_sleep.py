@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 from tenantry_api import keys
+from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
 from tests.integration.conftest import require
-from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
+from tests.support.kube import Kube, deployment, namespace, wait_for
 from tests.support.localcluster import LocalCluster, free_port, stop_pids, wait_http
 from tests.support.virtualcluster import (
     ControlPlane,

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from tenantry import VirtualClusterArgs
 from tenantry_api import keys
+from tenantry_api.types import Manifest
 
 from tests.integration.conftest import require
 from tests.support import s3
-from tests.support.kube import Kube, Manifest, deployment, namespace, wait_for
+from tests.support.kube import Kube, deployment, namespace, wait_for
 from tests.support.localcluster import LocalCluster, wait_http
 from tests.support.virtualcluster import (
     ControlPlane,

@@ -16,12 +16,13 @@ from tenantry.virtual_cluster import resolve
 from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
 from tenantry_api.sandbox import PssCheck
+from tenantry_api.types import Manifest
 
 from tests.integration.conftest import require
-from tests.support.kube import Kube, Manifest, namespace, wait_for
+from tests.support.kube import Kube, namespace, wait_for
 from tests.support.localcluster import LocalCluster
+from tests.support.mocks import deploy
 from tests.support.virtualcluster import render, synced
-from tests.unit.mocks import deploy
 
 HOST_NS = "sync-composed"
 VC = "vcc"

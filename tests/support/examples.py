@@ -6,7 +6,7 @@ NAME is a folder of examples/, or ``quickstart`` for the quickstart at the repos
 
 It runs in the examples' own virtualenv (the cloud SDKs and boto3 live there, see
 examples/pyproject.toml), with the same recording monitor as the unit tests
-(tests/unit/mocks.py). The clouds answer with fixed values: each cluster resource returns a
+(tests/support/mocks.py). The clouds answer with fixed values: each cluster resource returns a
 kubeconfig naming the cluster, so a test can follow it into the kubernetes Provider, and boto3's
 STS client is stubbed (no credentials, no network). Config comes from the project's
 Pulumi.yaml defaults, then Pulumi.dev.yaml, then the KEY=VALUE arguments.
@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from tests.unit.mocks import _Mocks, deploy, deploy_failing
+from tests.support.mocks import _Mocks, deploy, deploy_failing
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ACCOUNT = "123456789012"

@@ -6,14 +6,14 @@ client takes manifests for every kind, including CRDs, through discovery.
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.resource import Resource
+from tenantry_api.types import Manifest
 
-Manifest = dict[str, Any]
 T = TypeVar("T")
 
 

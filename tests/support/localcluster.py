@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, Manifest
+from tests.support.kube import Kube
 from tests.support.pki import DevPKI
 from tests.support.testbin import REPO, binary
 

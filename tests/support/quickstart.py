@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenantry_api import keys
+from tenantry_api.types import Manifest
 
-from tests.support.kube import Kube, Manifest
+from tests.support.kube import Kube
 from tests.support.testbin import REPO, TESTBIN, binary
 
 PROJECT_DIR = REPO

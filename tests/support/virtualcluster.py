@@ -15,12 +15,13 @@ from typing import Any
 from tenantry import Sync, VirtualCluster, VirtualClusterArgs
 from tenantry_api.config import CONFIG_KEY
 from tenantry_api.naming import kubeconfig_secret_name
+from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, Manifest, namespace
+from tests.support.kube import Kube, namespace
 from tests.support.localcluster import free_port, stop_pids, wait_http
+from tests.support.mocks import deploy
 from tests.support.testbin import binary
-from tests.unit.mocks import deploy
 
 MOUNTS = ("/pki", "/data", "/etc/tenantry", "/scratch")
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from tenantry import ExposureType, TenantPolicy, TenantryInputError, VirtualCluster, VirtualNode
 
-from tests.unit.mocks import deploy_failing
+from tests.support.mocks import deploy_failing
 
 CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     # (component, args, field, reason fragment)

@@ -25,7 +25,7 @@ from tenantry_api.config import PodSecurityLevel
 
 from tests.support.example_runs import run
 from tests.support.examples import mock_kubeconfig
-from tests.unit.mocks import deploy
+from tests.support.mocks import deploy
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("TENANTRY_UPDATE_GOLDEN") == "1"

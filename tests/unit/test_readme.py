@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from tests.unit.mocks import deploy
+from tests.support.mocks import deploy
 
 README = Path(__file__).parents[2] / "README.md"
 

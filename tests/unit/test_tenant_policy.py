@@ -6,7 +6,7 @@ import pytest
 from tenantry import PodSecurityLevel, TenantPolicy, TenantPolicyArgs
 from tenantry_api import keys
 
-from tests.unit.mocks import Deployment, deploy
+from tests.support.mocks import Deployment, deploy
 
 TP = "tenantry:index:TenantPolicy"
 NS = "kubernetes:core/v1:Namespace"

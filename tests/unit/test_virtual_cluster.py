@@ -7,7 +7,7 @@ from tenantry import ExposureType, StoreType, VirtualCluster, VirtualClusterArgs
 from tenantry_api.config import CONFIG_KEY, SandboxRewrites, SyncerConfig, load
 from tenantry_api.runtimes import RuntimeBackend
 
-from tests.unit.mocks import MOCK_KUBECONFIG, Deployment, deploy
+from tests.support.mocks import MOCK_KUBECONFIG, Deployment, deploy
 
 VC = "tenantry:index:VirtualCluster"
 TP = "tenantry:index:TenantPolicy"

@@ -6,7 +6,7 @@ from typing import Any
 from tenantry import CloudPreset, Compute, RuntimeBackend, VirtualNode, VirtualNodeArgs
 from tenantry_api.config import CONFIG_KEY, NodeAgentConfig, load
 
-from tests.unit.mocks import Deployment, deploy
+from tests.support.mocks import Deployment, deploy
 
 VN = "tenantry:index:VirtualNode"
 RC = "kubernetes:node.k8s.io/v1:RuntimeClass"

@@ -11,8 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 from tenantry_api import keys
-
-Manifest = dict[str, Any]
+from tenantry_api.types import Manifest
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from kubernetes import client
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
+from tenantry_api.types import Manifest
 
-from tenantry_syncer.controller.informer import Informer, Manifest, key_of
+from tenantry_syncer.controller.informer import Informer, key_of
 from tenantry_syncer.controller.metrics import QUEUE_DEPTH, SYNC_ERRORS, SYNC_LATENCY
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.resources import ingresses, pods, secrets

@@ -5,15 +5,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from kubernetes.client.exceptions import ApiException
+from tenantry_api.types import Manifest
 
 from tenantry_syncer.controller.rest import Rest
 
 log = logging.getLogger(__name__)
 
-Manifest = dict[str, Any]
 Handler = Callable[[str, Manifest], None]
 """Called with the key and the object; for a deletion, the object as last seen."""
 

@@ -14,8 +14,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.dynamic.resource import Resource
 from kubernetes.watch.watch import iter_resp_lines
+from tenantry_api.types import Manifest
 
-Manifest = dict[str, Any]
 Query = list[tuple[str, Any]]
 MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"

@@ -1,6 +1,8 @@
 """ConfigMaps: virtual → host, by default only those a synced pod references."""
 
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_api.types import Manifest
+
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "ConfigMap"
 

@@ -5,7 +5,7 @@ tenant's names never resolve against the host's. It listens on an unprivileged p
 the restricted Pod Security level, so it is synced whatever level the tenant is held to.
 """
 
-from tenantry_syncer.resources.meta import Manifest
+from tenantry_api.types import Manifest
 
 NAMESPACE = "kube-system"
 SERVICE = "kube-dns"

@@ -8,8 +8,9 @@ only those are copied, pod references renamed to the host twins.
 import copy
 
 from tenantry_api.naming import host_name
+from tenantry_api.types import Manifest
 
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "Endpoints"
 SLICE_KIND = "EndpointSlice"

@@ -3,7 +3,7 @@ virtual cluster shows scheduling, pulls and probes as if the pod ran there."""
 
 import hashlib
 
-from tenantry_syncer.resources.meta import Manifest
+from tenantry_api.types import Manifest
 
 KIND = "Event"
 _COPIED = (

@@ -3,8 +3,9 @@
 import copy
 
 from tenantry_api.naming import host_name
+from tenantry_api.types import Manifest
 
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "Ingress"
 API_VERSION = "networking.k8s.io/v1"

@@ -6,12 +6,10 @@ decides which labels and annotations a host object carries.
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
 
 from tenantry_api import keys
 from tenantry_api.naming import VirtualRef, host_annotations, host_labels, host_name
-
-Manifest = dict[str, Any]
+from tenantry_api.types import Manifest
 
 NAMESPACE_LABEL = f"{keys.PREFIX}/object-namespace"
 """Host label with the virtual namespace, so host selectors stay inside one virtual namespace."""

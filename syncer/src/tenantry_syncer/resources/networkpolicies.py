@@ -14,8 +14,10 @@ the labels the syncer stamps on them (as vcluster's networkpolicies syncer does)
 import copy
 from collections.abc import Iterable, Mapping
 
+from tenantry_api.types import Manifest
+
 from tenantry_syncer.resources import selectors
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "NetworkPolicy"
 API_VERSION = "networking.k8s.io/v1"

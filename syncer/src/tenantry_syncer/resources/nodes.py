@@ -4,8 +4,7 @@ tenant learns nothing about the host's machines; mirrored, it copies the host no
 and status. Taints are never copied: the virtual taint-eviction controller would act on them."""
 
 from tenantry_api import keys
-
-from tenantry_syncer.resources.meta import Manifest
+from tenantry_api.types import Manifest
 
 KIND = "Node"
 FAKE_CAPACITY = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "100Gi"}

@@ -3,8 +3,10 @@
 Status stays the virtual disruption controller's: it counts the virtual pods, whose status is
 the host pods'."""
 
+from tenantry_api.types import Manifest
+
 from tenantry_syncer.resources import selectors
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "PodDisruptionBudget"
 API_VERSION = "policy/v1"

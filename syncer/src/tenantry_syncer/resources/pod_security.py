@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from tenantry_api.config import PodSecurityLevel
 from tenantry_api.pss import BASELINE_CAPABILITIES, RESTRICTED_VOLUMES, SAFE_SYSCTLS, SELINUX_TYPES
 from tenantry_api.sandbox import PssCheck
+from tenantry_api.types import Manifest
 
-from tenantry_syncer.resources.meta import Manifest
 from tenantry_syncer.resources.pods import CONTAINER_LISTS
 
 

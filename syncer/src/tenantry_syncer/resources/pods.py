@@ -14,12 +14,12 @@ from typing import Any
 
 from tenantry_api.config import Isolation
 from tenantry_api.naming import host_name
+from tenantry_api.types import Manifest
 
 from tenantry_syncer.resources import priorityclasses
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "Pod"
-SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 KUBERNETES_NAMES = (
     "kubernetes",

@@ -5,8 +5,9 @@ default. The virtual API server's built-in ``system-`` classes are not copied: a
 naming one runs without a host class, as if it named none."""
 
 from tenantry_api.naming import cluster_host_labels, cluster_host_name, host_annotations
+from tenantry_api.types import Manifest
 
-from tenantry_syncer.resources.meta import Manifest, ref_of, translate_labels
+from tenantry_syncer.resources.meta import ref_of, translate_labels
 
 KIND = "PriorityClass"
 API_VERSION = "scheduling.k8s.io/v1"

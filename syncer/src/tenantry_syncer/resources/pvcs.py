@@ -5,8 +5,9 @@ persistent-volume binder is off), so a claim's status is the host claim's.
 """
 
 from tenantry_api.naming import host_name
+from tenantry_api.types import Manifest
 
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "PersistentVolumeClaim"
 STATUS_FIELDS = ("phase", "accessModes", "capacity", "conditions", "allocatedResources")

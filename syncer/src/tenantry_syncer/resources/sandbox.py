@@ -18,15 +18,13 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from tenantry_api.config import PodSecurityLevel, SandboxRewrites
 from tenantry_api.runtimes import RuntimeBackend, is_sandboxed
 from tenantry_api.sandbox import NAMESPACED_SYSCTLS, NEVER_EXEMPT, Exemption, PssCheck, exemptions
+from tenantry_api.types import Manifest
 
 from tenantry_syncer.resources.pod_security import Violation, findings
-
-Manifest = dict[str, Any]
 
 HOST_PATH_TYPES = {
     # What the tenant's copy of a host path is made as: it starts empty, so "must exist"

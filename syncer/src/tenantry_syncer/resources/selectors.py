@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tenantry_api import keys
+from tenantry_api.types import Manifest
 
 from tenantry_syncer.resources.meta import (
     NAMESPACE_LABEL,
-    Manifest,
     is_reserved_label,
     rewritten_label_key,
     translate_labels,

@@ -2,7 +2,9 @@
 (for host-side policy and audit); it never mounts a host token, and carries no Secrets or pull
 secrets (the virtual admission already put those on the pod, renamed by the pod rewrite)."""
 
-from tenantry_syncer.resources.meta import Manifest, host_metadata
+from tenantry_api.types import Manifest
+
+from tenantry_syncer.resources.meta import host_metadata
 
 KIND = "ServiceAccount"
 

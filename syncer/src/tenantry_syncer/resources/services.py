@@ -2,9 +2,10 @@
 
 from typing import Any
 
+from tenantry_api.types import Manifest
+
 from tenantry_syncer.resources.meta import (
     NAMESPACE_LABEL,
-    Manifest,
     host_metadata,
     translate_labels,
 )

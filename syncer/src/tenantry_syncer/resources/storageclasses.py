@@ -3,8 +3,7 @@ classes their claims can use (a host claim keeps the virtual claim's class name)
 are marked as ours; a class the tenant made itself is never touched."""
 
 from tenantry_api import keys
-
-from tenantry_syncer.resources.meta import Manifest
+from tenantry_api.types import Manifest
 
 KIND = "StorageClass"
 API_VERSION = "storage.k8s.io/v1"

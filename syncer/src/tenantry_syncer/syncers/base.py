@@ -14,7 +14,8 @@ from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 from tenantry_api.naming import cluster_host_name, host_name, virtual_ref
-from tenantry_syncer.controller.informer import Informer, Manifest
+from tenantry_api.types import Manifest
+from tenantry_syncer.controller.informer import Informer
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.controller.rest import Rest
 

@@ -4,7 +4,7 @@
 from collections.abc import Callable
 from typing import ClassVar
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import configmaps, secrets
 from tenantry_syncer.syncers.base import KindSyncer, Shared
 

@@ -10,7 +10,7 @@ the informer has caught up, and the controller deletes those too.
 
 import threading
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import endpoints
 from tenantry_syncer.syncers.base import KindSyncer, Shared
 

@@ -1,7 +1,7 @@
 """Events: host → virtual, for the host twins of virtual pods."""
 
 from tenantry_api.naming import virtual_ref
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import events
 from tenantry_syncer.syncers.base import Shared, ignoring
 

@@ -3,7 +3,7 @@ The TLS Secrets of a synced Ingress count as referenced, so the Secret syncer co
 
 from collections.abc import Iterable
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import ingresses, secrets
 from tenantry_syncer.syncers.base import Key, KindSyncer
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
 from tenantry_api.naming import host_annotations, host_labels
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import pods, sandbox
 from tenantry_syncer.resources.meta import host_metadata, ref_of
 from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, ignoring, same_metadata

@@ -2,7 +2,7 @@
 of the host pods. A NetworkPolicy's namespace selectors are evaluated against the virtual
 namespaces, so every policy is looked at again when a virtual namespace changes."""
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import networkpolicies, pdbs
 from tenantry_syncer.syncers.base import KindSyncer
 

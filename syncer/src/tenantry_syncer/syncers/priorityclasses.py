@@ -1,6 +1,6 @@
 """PriorityClasses: virtual → host, as cluster-scoped twins with capped values."""
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import priorityclasses
 from tenantry_syncer.syncers.base import KindSyncer
 

@@ -1,6 +1,6 @@
 """PersistentVolumeClaims: virtual → host, status back."""
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import pvcs
 from tenantry_syncer.syncers.base import KindSyncer
 

@@ -1,6 +1,6 @@
 """ServiceAccounts: virtual → host, so host pods run as the twin of their virtual one."""
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import serviceaccounts
 from tenantry_syncer.syncers.base import KindSyncer
 

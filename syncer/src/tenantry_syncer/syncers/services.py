@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from tenantry_syncer.controller.informer import Manifest
+from tenantry_api.types import Manifest
 from tenantry_syncer.resources import endpoints, services
 from tenantry_syncer.syncers.base import Key, KindSyncer
 
