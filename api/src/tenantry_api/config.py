@@ -4,7 +4,10 @@ Each document is versioned (``apiVersion``/``kind``) and rejects unknown fields,
 or agent older than its config fails loudly instead of ignoring a setting.
 """
 
+import hashlib
 import posixpath
+import re
+import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal, Self, TypeVar
 
@@ -90,12 +93,6 @@ class SandboxRewrites(_Strict):
 class FromVirtual(_Strict):
     """Kinds copied from the virtual cluster to the host."""
 
-    pods: bool = True
-    services: bool = True
-    endpoints: bool = True
-    configmaps: bool = True
-    secrets: bool = True
-    persistent_volume_claims: bool = True
     all_configmaps: bool = False
     """Sync every ConfigMap, not only those a pod references."""
     all_secrets: bool = False
@@ -117,7 +114,6 @@ class FromVirtual(_Strict):
 class FromHost(_Strict):
     """Kinds copied from the host into the virtual cluster."""
 
-    events: bool = True
     storage_classes: bool = False
     """Read-only copies of the host's StorageClasses, so tenants see what they can use."""
     mirror_nodes: bool = False
@@ -208,7 +204,135 @@ class NodeAgentConfig(_Document):
         return self
 
 
-DocumentT = TypeVar("DocumentT", SyncerConfig, NodeAgentConfig)
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
+_ENDPOINT_URL = re.compile(r"^https?://[^/\s]+/?$")
+
+Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def check_awake_hours(value: str) -> str:
+    """HH:MM-HH:MM, not empty; an end before the start runs over midnight."""
+    if value and (not _HOURS.fullmatch(value) or value[:5] == value[6:]):
+        raise ValueError(f"{value!r} is not a range HH:MM-HH:MM")
+    return value
+
+
+def check_time_zone(value: str) -> str:
+    if value:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"{value!r} is not an IANA time zone") from e
+    return value
+
+
+def check_region(value: str) -> str:
+    if value and not _REGION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a region name")
+    return value
+
+
+def check_endpoint_url(value: str) -> str:
+    """http(s)://host[:port], kept without its trailing slash."""
+    if value and not _ENDPOINT_URL.fullmatch(value):
+        raise ValueError(f"{value!r} is not http(s)://host[:port]")
+    return value.rstrip("/")
+
+
+def check_bucket(value: str) -> str:
+    if not _BUCKET.fullmatch(value) or ".." in value:
+        raise ValueError(f"{value!r} is not an S3 bucket name")
+    return value
+
+
+def check_prefix(value: str) -> str:
+    if value != value.strip("/") or "//" in value:
+        raise ValueError(f"{value!r} must not start or end with '/'")
+    return value
+
+
+Region = Annotated[str, AfterValidator(check_region)]
+EndpointUrl = Annotated[str, AfterValidator(check_endpoint_url)]
+
+
+class SleepSettings(_Strict):
+    """When the sleeper puts a virtual cluster to sleep (docs/snapshots-and-sleep.md)."""
+
+    idle_seconds: float = Field(gt=0)
+    """Seconds without API traffic before the control plane sleeps."""
+    awake_hours: Annotated[str, AfterValidator(check_awake_hours)] = ""
+    """HH:MM-HH:MM in which the tenant never sleeps; empty: no such hours."""
+    awake_days: list[Day] = Field(default_factory=list)
+    """Days of ``awake_hours``; empty: every day."""
+    time_zone: Annotated[str, AfterValidator(check_time_zone)] = ""
+    """IANA time zone of ``awake_hours``; empty: UTC."""
+
+    @model_validator(mode="after")
+    def _days_need_hours(self) -> Self:
+        if self.awake_days and not self.awake_hours:
+            raise ValueError("awake_days needs awake_hours")
+        return self
+
+
+class SnapshotSettings(_Strict):
+    """Where snapshots go and how many are kept (docs/snapshots-and-sleep.md)."""
+
+    bucket: Annotated[str, AfterValidator(check_bucket)]
+    prefix: Annotated[str, AfterValidator(check_prefix)] = "tenantry"
+    retention: int = Field(default=7, ge=1)
+    """Complete snapshots kept; older ones are deleted after each new one."""
+    region: Region = ""
+    endpoint_url: EndpointUrl = ""
+    """For S3-compatible stores."""
+
+
+class _VirtualClusterDocument(_Document):
+    vcluster: DnsLabel
+    host_namespace: DnsLabel
+
+
+class SleeperConfig(_VirtualClusterDocument):
+    """What `tenantry-syncer sleep` reads."""
+
+    api_version: Literal["tenantry.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["SleeperConfig"] = "SleeperConfig"
+    sleep: SleepSettings
+
+
+class SnapshotConfig(_VirtualClusterDocument):
+    """What `tenantry-syncer snapshot` reads."""
+
+    api_version: Literal["tenantry.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["SnapshotConfig"] = "SnapshotConfig"
+    pki_secret: DnsLabel = ""
+    """The PKI Secret saved with the store. Default ``vc-pki-<vcluster>``, as SyncerConfig's."""
+    snapshots: SnapshotSettings
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Self:
+        if not self.pki_secret:
+            object.__setattr__(self, "pki_secret", pki_secret_name(self.vcluster))
+        return self
+
+
+SLEEPER_CONFIG_KEY = "sleeper.json"
+"""Key of the SleeperConfig beside the SyncerConfig in the virtual cluster's ConfigMap."""
+SNAPSHOT_CONFIG_KEY = "snapshot.json"
+"""Key of the SnapshotConfig beside the SyncerConfig in the virtual cluster's ConfigMap."""
+
+DocumentT = TypeVar("DocumentT", SyncerConfig, NodeAgentConfig, SleeperConfig, SnapshotConfig)
+
+
+def config_hash(*documents: str) -> str:
+    """The value of keys.CONFIG_HASH on a pod template that reads ``documents``: a change of
+    any of them changes the template, so the pod is rolled."""
+    digest = hashlib.sha256()
+    for text in documents:
+        digest.update(hashlib.sha256(text.encode()).digest())
+    return digest.hexdigest()[:16]
 
 
 def load(document_type: type[DocumentT], text: str) -> DocumentT:
@@ -219,9 +343,12 @@ def load(document_type: type[DocumentT], text: str) -> DocumentT:
 __all__ = [
     "API_VERSION",
     "CONFIG_KEY",
+    "DAYS",
     "DEFAULT_HOST_PATH_ROOT",
     "MAX_USER_PRIORITY",
     "MIN_PRIORITY",
+    "SLEEPER_CONFIG_KEY",
+    "SNAPSHOT_CONFIG_KEY",
     "FromHost",
     "FromVirtual",
     "IoLimits",
@@ -229,8 +356,13 @@ __all__ = [
     "NodeAgentConfig",
     "PodSecurityLevel",
     "SandboxRewrites",
+    "SleepSettings",
+    "SleeperConfig",
+    "SnapshotConfig",
+    "SnapshotSettings",
     "SyncerConfig",
     "Toleration",
     "check_host_path_root",
+    "config_hash",
     "load",
 ]

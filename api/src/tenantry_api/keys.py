@@ -14,6 +14,9 @@ MANAGED_BY_VALUE: Final = "tenantry"
 # Labels put on host objects by the components.
 TENANT: Final = f"{PREFIX}/tenant"
 COMPONENT: Final = f"{PREFIX}/component"
+CONFIG_HASH: Final = f"{PREFIX}/config-hash"
+"""Annotation on a pod template: hash of the config documents its pod reads (config_hash), so
+a changed document rolls the pod."""
 
 # Labels and annotations put on host objects by the syncer.
 VCLUSTER: Final = f"{PREFIX}/vcluster"

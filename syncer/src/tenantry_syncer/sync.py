@@ -58,14 +58,13 @@ class Syncer:
         self._watch(self.s.virtual, "Node", lambda key, _: self.queue.add((nodes.QUEUE_KIND, key)))
         if config.from_host.mirror_nodes:
             self._watch(self.s.host, "Node", lambda key, _: self.queue.add((nodes.QUEUE_KIND, key)))
-        if config.from_host.events:
-            # Host Events carry no labels of ours: watch the namespace, keep those about our pods.
-            self._watch(
-                self.s.host,
-                "Event",
-                lambda key, _: self.queue.add((events.QUEUE_KIND, key)),
-                namespace=config.host_namespace,
-            )
+        # Host Events carry no labels of ours: watch the namespace, keep those about our pods.
+        self._watch(
+            self.s.host,
+            "Event",
+            lambda key, _: self.queue.add((events.QUEUE_KIND, key)),
+            namespace=config.host_namespace,
+        )
         self.s.virtual.resource("Event")
         self._reconcilers: dict[str, Callable[[str], None]] = {
             **{kind: syncer.reconcile for kind, syncer in self.kinds.items()},
@@ -99,11 +98,10 @@ class Syncer:
             ServiceSyncer(self.s),
             ConfigMapSyncer(self.s, self._referenced),
             SecretSyncer(self.s, self._referenced),
+            EndpointsSyncer(self.s),
+            EndpointSliceSyncer(self.s),
+            PersistentVolumeClaimSyncer(self.s),
         ]
-        if flags.endpoints:
-            found += [EndpointsSyncer(self.s), EndpointSliceSyncer(self.s)]
-        if flags.persistent_volume_claims:
-            found.append(PersistentVolumeClaimSyncer(self.s))
         # The optional kinds, each off unless switched on.
         if flags.ingresses:
             found.append(IngressSyncer(self.s))
