@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from tenantry import ExposureType
+from tenantry_api.config import SleepSettings
 from tenantry_syncer.sleeper import AwakeHours
 
 from tests.unit.test_virtual_cluster import STS, SVC, cluster
@@ -74,4 +75,18 @@ BERLIN = dt.timezone(dt.timedelta(hours=1))
     ],
 )
 def test_awake_hours(hours: str, days: str, when: dt.datetime, awake: bool) -> None:
-    assert AwakeHours.parse(hours, days, "Europe/Berlin").contains(when) is awake
+    settings = SleepSettings.model_validate(
+        {
+            "idle_seconds": 60,
+            "awake_hours": hours,
+            "awake_days": days.split(",") if days else [],
+            "time_zone": "Europe/Berlin",
+        }
+    )
+    found = AwakeHours.of(settings)
+    assert found is not None
+    assert found.contains(when) is awake
+
+
+def test_no_awake_hours_means_none() -> None:
+    assert AwakeHours.of(SleepSettings(idle_seconds=60)) is None

@@ -7,6 +7,7 @@ or agent older than its config fails loudly instead of ignoring a setting.
 import hashlib
 import posixpath
 import re
+import typing
 import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal, Self, TypeVar
@@ -39,7 +40,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class _Document(_Strict):
+class Document(_Strict):
+    """A versioned config document: ``apiVersion``, ``kind`` and its fields."""
+
+    api_version: str = Field(alias="apiVersion")
+    kind: str
+
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)
 
@@ -120,7 +126,7 @@ class FromHost(_Strict):
     """Mirror every host node, instead of only those that run a synced pod."""
 
 
-class SyncerConfig(_Document):
+class SyncerConfig(Document):
     api_version: Literal["tenantry.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
     kind: Literal["SyncerConfig"] = "SyncerConfig"
     vcluster: DnsLabel
@@ -172,7 +178,7 @@ class IoLimits(_Strict):
     write_iops: int | None = Field(default=None, ge=1)
 
 
-class NodeAgentConfig(_Document):
+class NodeAgentConfig(Document):
     api_version: Literal["tenantry.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
     kind: Literal["NodeAgentConfig"] = "NodeAgentConfig"
     backend: RuntimeBackend
@@ -204,13 +210,13 @@ class NodeAgentConfig(_Document):
         return self
 
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9-]{1,32}$")
 _ENDPOINT_URL = re.compile(r"^https?://[^/\s]+/?$")
 
 Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+DAYS: tuple[Day, ...] = typing.get_args(Day)
 
 
 def check_awake_hours(value: str) -> str:
@@ -289,7 +295,7 @@ class SnapshotSettings(_Strict):
     """For S3-compatible stores."""
 
 
-class _VirtualClusterDocument(_Document):
+class _VirtualClusterDocument(Document):
     vcluster: DnsLabel
     host_namespace: DnsLabel
 
@@ -323,7 +329,7 @@ SLEEPER_CONFIG_KEY = "sleeper.json"
 SNAPSHOT_CONFIG_KEY = "snapshot.json"
 """Key of the SnapshotConfig beside the SyncerConfig in the virtual cluster's ConfigMap."""
 
-DocumentT = TypeVar("DocumentT", SyncerConfig, NodeAgentConfig, SleeperConfig, SnapshotConfig)
+DocumentT = TypeVar("DocumentT", bound=Document)
 
 
 def config_hash(*documents: str) -> str:
@@ -349,6 +355,7 @@ __all__ = [
     "MIN_PRIORITY",
     "SLEEPER_CONFIG_KEY",
     "SNAPSHOT_CONFIG_KEY",
+    "Document",
     "FromHost",
     "FromVirtual",
     "IoLimits",

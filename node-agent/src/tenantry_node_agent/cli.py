@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
-        return check_config(PROG, NodeAgentConfig, args.config)
+        return check_config(PROG, [NodeAgentConfig], args.config)
     # Imported here: `check-config` and `--help` stay light.
     from tenantry_node_agent.agent import DEFAULT_BINARY_DIRS, Agent, Options  # noqa: PLC0415
     from tenantry_node_agent.kube import Kube  # noqa: PLC0415

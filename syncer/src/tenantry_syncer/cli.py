@@ -6,7 +6,10 @@
 - `restore <uri>`: the restore init container; seeds the store and the PKI from a snapshot.
 - `sleep`: the sleeper Deployment; passes the tenant's API traffic through, puts the control
   plane to sleep after inactivity and wakes it on a request or an annotation (sleeper.py).
-- `check-config`: validate a SyncerConfig document.
+- `check-config`: validate a config document (SyncerConfig, SleeperConfig or SnapshotConfig).
+
+`init`, `run` and `restore` read the SyncerConfig; `sleep` its SleeperConfig and `snapshot` its
+SnapshotConfig, each with `--config`. Flags carry only the pod's wiring (paths and ports).
 """
 
 import argparse
@@ -23,21 +26,22 @@ from typing import Any
 
 from kubernetes.dynamic import DynamicClient
 from tenantry_api.cli import check_config, load_document
-from tenantry_api.config import SyncerConfig
+from tenantry_api.config import Document, SleeperConfig, SnapshotConfig, SyncerConfig
 
-from tenantry_syncer import init, pki, sleeper, snapshot
+from tenantry_syncer import init, pki, restore, sleeper, snapshot
 from tenantry_syncer.controller.leader import LeaderElector
 from tenantry_syncer.controller.metrics import HealthServer
 from tenantry_syncer.kube import api_client_from, host_api
 from tenantry_syncer.sync import Syncer
 
 PROG = "tenantry-syncer"
+DOCUMENTS: list[type[Document]] = [SyncerConfig, SleeperConfig, SnapshotConfig]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG)
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check-config", help="validate a SyncerConfig document")
+    check = commands.add_parser("check-config", help="validate a config document")
     check.add_argument("--config", type=Path, required=True)
     init_cmd = commands.add_parser("init", help="prepare the PKI and the tenant kubeconfig")
     init_cmd.add_argument("--config", type=Path, required=True)
@@ -55,36 +59,38 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--port", type=int, default=8080, help="health and metrics port")
     run_cmd.add_argument("--workers", type=int, default=8)
     snap_cmd = commands.add_parser("snapshot", help="snapshot the store and the PKI to S3")
-    snap_cmd.add_argument("--bucket", required=True)
-    snap_cmd.add_argument("--prefix", default="")
-    snap_cmd.add_argument("--retention", type=int, required=True, help="snapshots kept")
     restore_cmd = commands.add_parser("restore", help="seed the store and the PKI from S3")
     restore_cmd.add_argument("uri", help="s3://<bucket>/<snapshot folder>")
     restore_cmd.add_argument(
         "--overwrite", action="store_true", help="replace data that is already there"
     )
+    restore_cmd.add_argument("--region", default="")
+    restore_cmd.add_argument("--endpoint-url", default="", help="for S3-compatible stores")
     for cmd in (snap_cmd, restore_cmd):
         cmd.add_argument("--config", type=Path, required=True)
         cmd.add_argument("--data-dir", type=Path, required=True, help="the store's volume")
-        cmd.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()))
-        cmd.add_argument("--region", default="")
-        cmd.add_argument("--endpoint-url", default="", help="for S3-compatible stores")
+        # Resolved when the command runs: a read-only root may have no temporary directory.
+        cmd.add_argument("--work-dir", type=Path, help="scratch space (default: $TMPDIR)")
         cmd.add_argument("--kubeconfig", type=Path, default=init_cmd.get_default("kubeconfig"))
     _sleep_parser(commands, init_cmd.get_default("kubeconfig"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     if args.command == "check-config":
-        return check_config(PROG, SyncerConfig, args.config)
+        return check_config(PROG, DOCUMENTS, args.config)
+    if args.command == "sleep":
+        sleeper_config = load_document(PROG, SleeperConfig, args.config)
+        return 1 if sleeper_config is None else sleep(args, sleeper_config)
+    if args.command == "snapshot":
+        snapshot_config = load_document(PROG, SnapshotConfig, args.config)
+        return 1 if snapshot_config is None else snapshot_command(args, snapshot_config)
     config = load_document(PROG, SyncerConfig, args.config)
     if config is None:
         return 1
     if args.command == "run":
         return run(config, args.pki_dir, args.kubeconfig, args.port, args.workers)
-    if args.command == "sleep":
-        return sleep(args, config)
-    if args.command in ("snapshot", "restore"):
-        return snapshot_command(args, config)
+    if args.command == "restore":
+        return restore_command(args, config)
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
     try:
         outcome = init.run(config, args.pki_dir, store)
@@ -100,37 +106,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def snapshot_command(args: argparse.Namespace, config: SyncerConfig) -> int:
+def snapshot_command(args: argparse.Namespace, config: SnapshotConfig) -> int:
+    store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
+    s3 = snapshot.s3_client(config.snapshots.region, config.snapshots.endpoint_url)
+    try:
+        location, manifest, deleted = snapshot.take(
+            config, args.data_dir, _work_dir(args), secrets=store, s3=s3
+        )
+    except snapshot.SnapshotError as e:
+        print(f"{PROG} snapshot: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"{PROG} snapshot: {location.uri}: {snapshot.manifest_summary(manifest)}; "
+        f"retention deleted {len(deleted)}"
+    )
+    return 0
+
+
+def restore_command(args: argparse.Namespace, config: SyncerConfig) -> int:
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
     s3 = snapshot.s3_client(args.region, args.endpoint_url)
     try:
-        if args.command == "snapshot":
-            location, manifest, deleted = snapshot.take(
-                config,
-                args.data_dir,
-                args.work_dir,
-                secrets=store,
-                s3=s3,
-                bucket=args.bucket,
-                prefix=args.prefix,
-                retention=args.retention,
-            )
-            print(
-                f"{PROG} snapshot: {location.uri}: {snapshot.manifest_summary(manifest)}; "
-                f"retention deleted {len(deleted)}"
-            )
-            return 0
-        restored = snapshot.restore(
+        restored = restore.restore(
             args.uri,
             config,
             args.data_dir,
-            args.work_dir,
+            _work_dir(args),
             secrets=store,
             s3=s3,
             overwrite=args.overwrite,
         )
     except snapshot.SnapshotError as e:
-        print(f"{PROG} {args.command}: {e}", file=sys.stderr)
+        print(f"{PROG} restore: {e}", file=sys.stderr)
         return 1
     if restored.manifest is None:
         print(f"{PROG} restore: {restored.location.uri} already restored; nothing to do")
@@ -142,6 +149,10 @@ def snapshot_command(args: argparse.Namespace, config: SyncerConfig) -> int:
     return 0
 
 
+def _work_dir(args: argparse.Namespace) -> Path:
+    return args.work_dir if args.work_dir is not None else Path(tempfile.gettempdir())
+
+
 def _sleep_parser(commands: Any, kubeconfig: Path | None) -> None:
     cmd = commands.add_parser("sleep", help="sleep after inactivity, wake on a request")
     cmd.add_argument("--config", type=Path, required=True)
@@ -149,30 +160,11 @@ def _sleep_parser(commands: Any, kubeconfig: Path | None) -> None:
     cmd.add_argument("--upstream", required=True, help="host:port of the API server")
     cmd.add_argument("--listen-port", type=int, default=6443)
     cmd.add_argument("--health-port", type=int, default=8080)
-    cmd.add_argument("--idle-seconds", type=float, required=True)
-    cmd.add_argument("--awake-hours", default="", help="HH:MM-HH:MM: never asleep then")
-    cmd.add_argument("--awake-days", default="", help="Mon,Tue,...: days of awake-hours")
-    cmd.add_argument("--time-zone", default="UTC")
 
 
-def sleep(args: argparse.Namespace, config: SyncerConfig) -> int:
+def sleep(args: argparse.Namespace, config: SleeperConfig) -> int:
     host_name, _, port = args.upstream.rpartition(":")
-    try:
-        hours = (
-            sleeper.AwakeHours.parse(args.awake_hours, args.awake_days, args.time_zone)
-            if args.awake_hours
-            else None
-        )
-    except (ValueError, KeyError) as e:
-        print(f"{PROG} sleep: {e}", file=sys.stderr)
-        return 1
-    control = sleeper.Sleeper(
-        config,
-        host_api(args.kubeconfig),
-        (host_name, int(port)),
-        args.idle_seconds,
-        awake_hours=hours,
-    )
+    control = sleeper.Sleeper(config, host_api(args.kubeconfig), (host_name, int(port)))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

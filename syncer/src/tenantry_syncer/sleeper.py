@@ -32,11 +32,10 @@ from zoneinfo import ZoneInfo
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
-from tenantry_api.config import SyncerConfig
+from tenantry_api.config import DAYS, SleeperConfig, SleepSettings
 
 log = logging.getLogger(__name__)
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 RECORD_KEY = "state.json"
 AWAKE, SLEEPING, ASLEEP, WAKING = "awake", "sleeping", "asleep", "waking"
 
@@ -57,19 +56,18 @@ class AwakeHours:
     zone: ZoneInfo
 
     @classmethod
-    def parse(cls, hours: str, days: str = "", zone: str = "UTC") -> "AwakeHours":
-        try:
-            start_s, end_s = hours.split("-")
-            start, end = dt.time.fromisoformat(start_s), dt.time.fromisoformat(end_s)
-        except ValueError as e:
-            raise ValueError(f"awake hours {hours!r} are not HH:MM-HH:MM") from e
-        if start == end:
-            raise ValueError(f"awake hours {hours!r} are empty")
-        chosen = [d.strip() for d in days.split(",") if d.strip()] or list(DAYS)
-        unknown = [d for d in chosen if d not in DAYS]
-        if unknown:
-            raise ValueError(f"unknown days {unknown}; use {', '.join(DAYS)}")
-        return cls(start, end, frozenset(DAYS.index(d) for d in chosen), ZoneInfo(zone))
+    def of(cls, settings: SleepSettings) -> "AwakeHours | None":
+        """The awake hours of validated settings (tenantry_api.config), or None without any."""
+        if not settings.awake_hours:
+            return None
+        start, end = settings.awake_hours.split("-")
+        days = settings.awake_days or list(DAYS)
+        return cls(
+            dt.time.fromisoformat(start),
+            dt.time.fromisoformat(end),
+            frozenset(DAYS.index(d) for d in days),
+            ZoneInfo(settings.time_zone or "UTC"),
+        )
 
     def contains(self, when: dt.datetime) -> bool:
         local = when.astimezone(self.zone)
@@ -84,12 +82,10 @@ class AwakeHours:
 class Sleeper:
     def __init__(
         self,
-        config: SyncerConfig,
+        config: SleeperConfig,
         host: client.ApiClient,
         upstream: tuple[str, int],
-        idle_seconds: float,
         *,
-        awake_hours: AwakeHours | None = None,
         statefulset: str | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
@@ -99,8 +95,8 @@ class Sleeper:
         self.apps = client.AppsV1Api(host)
         self.core = client.CoreV1Api(host)
         self.upstream = upstream
-        self.idle_seconds = idle_seconds
-        self.awake_hours = awake_hours
+        self.idle_seconds = config.sleep.idle_seconds
+        self.awake_hours = AwakeHours.of(config.sleep)
         self.now = now
         self.state = AWAKE
         self.last_activity = time.monotonic()

@@ -1,5 +1,5 @@
-"""`tenantry-syncer snapshot` and `tenantry-syncer restore`: the virtual control plane's state
-to and from S3 (or any S3-compatible store).
+"""`tenantry-syncer snapshot`: the virtual control plane's state to S3 (or any S3-compatible
+store), and what restore.py reads back.
 
 A snapshot is two objects under ``<prefix>/<host namespace>/<vcluster>/<UTC stamp>/``:
 
@@ -9,32 +9,24 @@ A snapshot is two objects under ``<prefix>/<host namespace>/<vcluster>/<UTC stam
 - ``manifest.json``: a ``SnapshotManifest`` (version, time, size and SHA-256 of the archive,
   the SHA-256 of each file in it, and the objects counted by resource), written last, so a
   snapshot without a manifest is an unfinished one.
-
-Restore refuses a snapshot whose archive does not match its manifest byte for byte, whose
-files do not match their checksums, or whose database fails SQLite's integrity check; and it
-refuses to replace data that is already there unless it is told to overwrite.
 """
 
 import datetime as dt
-import gzip
 import hashlib
 import json
 import logging
 import re
-import shutil
 import sqlite3
 import tarfile
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenantry_api import keys
-from tenantry_api.config import API_VERSION, SyncerConfig
+from tenantry_api.config import API_VERSION, SnapshotConfig
 
 from tenantry_syncer.init import SecretStore
 
@@ -50,12 +42,9 @@ MANIFEST = "manifest.json"
 DB_FILE = "state.db"
 """kine's database in the store volume (control_plane.py's kine endpoint)."""
 PKI_FILE = "pki.json"
-MARKER = ".tenantry-restore.json"
-"""Written into the store volume by restore: which snapshot it holds, and whether the restore
-finished (so a restarted pod neither restores twice nor refuses its own restore)."""
 STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 _STAMP = re.compile(r"^\d{8}T\d{12}Z$")
-_CHUNK = 1 << 20
+CHUNK = 1 << 20
 
 try:
     VERSION = version("tenantry-syncer")
@@ -181,10 +170,10 @@ def count_objects(db: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
+        while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -193,20 +182,18 @@ def _sha256_file(path: Path) -> str:
 
 
 def take(
-    config: SyncerConfig,
+    config: SnapshotConfig,
     data_dir: Path,
     work_dir: Path,
     *,
     secrets: SecretStore,
     s3: S3Client,
-    bucket: str,
-    prefix: str,
-    retention: int,
     now: dt.datetime | None = None,
 ) -> tuple[Location, SnapshotManifest, list[str]]:
     """Take a snapshot, upload it, then apply retention. Returns the snapshot's location, its
     manifest and the folders retention deleted."""
     now = now or dt.datetime.now(dt.UTC)
+    bucket, prefix = config.snapshots.bucket, config.snapshots.prefix
     pki = secrets.read(config.pki_secret)
     if pki is None:
         raise SnapshotError(
@@ -225,7 +212,7 @@ def take(
         (staged / PKI_FILE).write_text(
             json.dumps({k: v.hex() for k, v in sorted(pki.items())}, indent=1)
         )
-        files = {name: _sha256_file(staged / name) for name in (DB_FILE, PKI_FILE)}
+        files = {name: sha256_file(staged / name) for name in (DB_FILE, PKI_FILE)}
         archive = staged / ARCHIVE
         with tarfile.open(archive, "w:gz") as tar:
             for name in (DB_FILE, PKI_FILE):
@@ -237,7 +224,7 @@ def take(
             created=now,
             archive=ARCHIVE,
             size=archive.stat().st_size,
-            sha256=_sha256_file(archive),
+            sha256=sha256_file(archive),
             files=files,
             objects=objects,
         )
@@ -255,7 +242,7 @@ def take(
         Body=manifest.model_dump_json(by_alias=True, indent=2).encode(),
         ContentType="application/json",
     )
-    deleted = apply_retention(s3, bucket, prefix, config, retention)
+    deleted = apply_retention(s3, config)
     return location, manifest, deleted
 
 
@@ -282,7 +269,7 @@ def list_snapshots(
             continue
         location = Location(bucket, f"{base}/{stamp}")
         try:
-            manifest = _read_manifest(s3, location)
+            manifest = read_manifest(s3, location)
         except SnapshotError as e:
             log.warning("ignoring %s: %s", location.uri, e)
             continue
@@ -291,14 +278,13 @@ def list_snapshots(
     return sorted(found, key=lambda item: item[0].key, reverse=True)
 
 
-def apply_retention(
-    s3: S3Client, bucket: str, prefix: str, config: SyncerConfig, retention: int
-) -> list[str]:
+def apply_retention(s3: S3Client, config: SnapshotConfig) -> list[str]:
     """Delete this virtual cluster's complete snapshots beyond the newest ``retention``; only
     their two files are deleted, never anything else under the prefix."""
-    if retention < 1:
-        raise SnapshotError(f"retention {retention} must keep at least one snapshot")
-    snapshots = list_snapshots(s3, bucket, prefix, config.host_namespace, config.vcluster)
+    bucket, retention = config.snapshots.bucket, config.snapshots.retention
+    snapshots = list_snapshots(
+        s3, bucket, config.snapshots.prefix, config.host_namespace, config.vcluster
+    )
     deleted = []
     for location, _ in snapshots[retention:]:
         s3.delete_objects(
@@ -310,10 +296,7 @@ def apply_retention(
     return deleted
 
 
-# --- restore ---
-
-
-def _read_manifest(s3: S3Client, location: Location) -> SnapshotManifest:
+def read_manifest(s3: S3Client, location: Location) -> SnapshotManifest:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
     try:
@@ -332,145 +315,6 @@ def _read_manifest(s3: S3Client, location: Location) -> SnapshotManifest:
     return manifest
 
 
-def _download_verified(
-    s3: S3Client, location: Location, manifest: SnapshotManifest, target: Path
-) -> None:
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        body = s3.get_object(Bucket=location.bucket, Key=location.archive)["Body"]
-        with target.open("wb") as out:
-            for chunk in body.iter_chunks(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-    except ClientError as e:
-        raise SnapshotError(f"cannot read {location.uri}/{ARCHIVE}: {e}") from e
-    if size != manifest.size or digest.hexdigest() != manifest.sha256:
-        raise SnapshotError(
-            f"{location.uri}/{ARCHIVE} is corrupt or truncated: {size} bytes with SHA-256 "
-            f"{digest.hexdigest()}, but the manifest says {manifest.size} bytes with SHA-256 "
-            f"{manifest.sha256}; refusing to restore it"
-        )
-
-
-def _members(tar: tarfile.TarFile, expected: Mapping[str, str]) -> Iterator[tarfile.TarInfo]:
-    names = {m.name: m for m in tar.getmembers()}
-    if set(names) != set(expected):
-        raise SnapshotError(f"the archive holds {sorted(names)}, expected {sorted(expected)}")
-    for name in expected:
-        if not names[name].isfile():
-            raise SnapshotError(f"{name} in the archive is not a regular file")
-        yield names[name]
-
-
-def _unpack(archive: Path, manifest: SnapshotManifest, into: Path) -> None:
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in _members(tar, manifest.files):
-                source = tar.extractfile(member)
-                assert source is not None
-                with source, (into / member.name).open("wb") as out:
-                    shutil.copyfileobj(source, out)
-    except (tarfile.TarError, gzip.BadGzipFile, EOFError, OSError) as e:
-        raise SnapshotError(f"the archive cannot be read: {e}") from e
-    for name, expected in manifest.files.items():
-        if _sha256_file(into / name) != expected:
-            raise SnapshotError(f"{name} in the archive does not match its checksum")
-    conn = sqlite3.connect(into / DB_FILE)
-    try:
-        (result,) = conn.execute("PRAGMA integrity_check").fetchone()
-    except sqlite3.DatabaseError as e:
-        raise SnapshotError(f"{DB_FILE} in the archive is not a database: {e}") from e
-    finally:
-        conn.close()
-    if result != "ok":
-        raise SnapshotError(f"{DB_FILE} in the archive fails SQLite's integrity check: {result}")
-
-
-@dataclass(frozen=True)
-class Restored:
-    location: Location
-    manifest: SnapshotManifest | None
-    """None when the volume already held this snapshot (a restarted pod)."""
-
-
-def _marker(data_dir: Path) -> dict[str, str]:
-    try:
-        value = json.loads((data_dir / MARKER).read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _write_marker(data_dir: Path, uri: str, state: str) -> None:
-    tmp = data_dir / f"{MARKER}.tmp"
-    tmp.write_text(json.dumps({"uri": uri, "state": state}))
-    tmp.replace(data_dir / MARKER)
-
-
-def restore(
-    uri: str,
-    config: SyncerConfig,
-    data_dir: Path,
-    work_dir: Path,
-    *,
-    secrets: SecretStore,
-    s3: S3Client,
-    overwrite: bool = False,
-) -> Restored:
-    """Seed the store volume and the PKI Secret from a snapshot, before the control plane
-    starts. Existing data (a database in the volume, or the PKI Secret) is only replaced when
-    ``overwrite`` is set; the volume of a pod that already restored this snapshot is left as
-    it is."""
-    location = Location.parse(uri)
-    marker = _marker(data_dir)
-    if marker.get("uri") == location.uri and marker.get("state") == "done":
-        return Restored(location, None)
-    resuming = marker.get("uri") == location.uri  # a restore of this snapshot died midway
-    db = data_dir / DB_FILE
-    existing = [
-        what
-        for what, present in (
-            (f"the store volume has {DB_FILE}", db.exists() and db.stat().st_size > 0),
-            (f"the PKI Secret {config.pki_secret} exists", secrets.read(config.pki_secret)),
-        )
-        if present
-    ]
-    if existing and not (overwrite or resuming):
-        raise SnapshotError(
-            f"refusing to restore {location.uri} over data that is already there "
-            f"({'; '.join(existing)}); set overwrite to replace it"
-        )
-    manifest = _read_manifest(s3, location)
-    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        staged = Path(tmp)
-        _download_verified(s3, location, manifest, staged / ARCHIVE)
-        _unpack(staged / ARCHIVE, manifest, staged)
-        try:
-            pki = {
-                k: bytes.fromhex(v) for k, v in json.loads((staged / PKI_FILE).read_text()).items()
-            }
-        except (ValueError, AttributeError) as e:
-            raise SnapshotError(f"{PKI_FILE} in the archive is not a PKI document: {e}") from e
-        # Everything is verified: from here on, data is replaced.
-        _write_marker(data_dir, location.uri, "started")
-        secrets.write(
-            config.pki_secret,
-            pki,
-            {keys.MANAGED_BY: keys.MANAGED_BY_VALUE, keys.VCLUSTER: config.vcluster},
-        )
-        for stale in (f"{DB_FILE}-wal", f"{DB_FILE}-shm"):
-            (data_dir / stale).unlink(missing_ok=True)
-        staging = data_dir / f".{DB_FILE}.restore"
-        shutil.copyfile(staged / DB_FILE, staging)
-        staging.replace(db)
-    _write_marker(data_dir, location.uri, "done")
-    return Restored(location, manifest)
-
-
 def manifest_summary(manifest: SnapshotManifest) -> str:
     total = sum(manifest.objects.values())
     return f"{total} objects, {manifest.size} bytes, sha256 {manifest.sha256[:12]}…"
@@ -478,12 +322,13 @@ def manifest_summary(manifest: SnapshotManifest) -> str:
 
 __all__ = [
     "Location",
-    "Restored",
     "SnapshotError",
     "SnapshotManifest",
     "apply_retention",
     "count_objects",
     "list_snapshots",
-    "restore",
+    "read_manifest",
+    "s3_client",
+    "sha256_file",
     "take",
 ]
