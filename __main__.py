@@ -32,6 +32,7 @@ cluster = VirtualCluster(
         # Every synced pod runs under the sandbox's RuntimeClass.
         "isolation": sandbox.isolation,
         "exposure": {"type": ExposureType(config.get("exposure") or "ClusterIP")},
+        "sync": {"ingresses": config.get_bool("syncIngresses", False)},
         "read_kubeconfig": config.get_bool("readKubeconfig", True) and not render_to,
     },
     opts,

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 from pulumi import automation as auto
+from tenantry_api import keys, naming
+from tenantry_api.config import CONFIG_KEY
 from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
@@ -33,6 +35,7 @@ from tests.support.quickstart import (
 from tests.support.testbin import REPO, binary, versions
 
 TENANT = "acme"
+VC_POD = "app.kubernetes.io/name=tenantry-vcluster"
 
 
 def project_copy(dest: Path) -> Path:
@@ -158,6 +161,46 @@ def test_second_preview_and_up_change_nothing(first_up: auto.UpResult, stack: au
     again = stack.up(color="never")
     changes = ops(again.summary.resource_changes)
     assert set(changes) == {"same"}, changes
+
+
+def pod_template_hash(kube: Kube) -> str:
+    (statefulset,) = kube.list("apps/v1", "StatefulSet", namespace=TENANT)
+    annotations = statefulset["spec"]["template"]["metadata"].get("annotations") or {}
+    return str(annotations.get(keys.CONFIG_HASH, ""))
+
+
+def test_a_changed_sync_setting_rolls_the_virtual_cluster_pod(
+    first_up: auto.UpResult, stack: auto.Stack, kube: Kube
+) -> None:
+    # The syncer reads its config once, at start: a changed document must roll its pod.
+    before = pod_template_hash(kube)
+    assert before, "the StatefulSet's pod template carries no config hash"
+    (pod,) = kube.list("v1", "Pod", namespace=TENANT, label_selector=VC_POD)
+    stack.set_config("syncIngresses", auto.ConfigValue("true"))
+    try:
+        result = stack.up(color="never")
+        # The ConfigMap and the StatefulSet.
+        assert ops(result.summary.resource_changes).get("update", 0) >= 2
+        after = pod_template_hash(kube)
+        assert after
+        assert after != before
+        config = kube.get("v1", "ConfigMap", naming.config_map_name(TENANT), namespace=TENANT)
+        assert json.loads(config["data"][CONFIG_KEY])["from_virtual"]["ingresses"] is True
+
+        def rolled() -> Manifest | None:
+            pods = kube.list("v1", "Pod", namespace=TENANT, label_selector=VC_POD)
+            fresh = [p for p in pods if p["metadata"]["uid"] != pod["metadata"]["uid"]]
+            return fresh[0] if fresh else None
+
+        new_pod = wait_for(rolled, timeout=120, what="the VirtualCluster pod re-created")
+        assert new_pod["metadata"]["annotations"][keys.CONFIG_HASH] == after
+    finally:
+        stack.set_config("syncIngresses", auto.ConfigValue("false"))
+    # The control: an up with nothing changed leaves the hash as it is.
+    stack.up(color="never")
+    settled = pod_template_hash(kube)
+    assert stack.up(color="never").summary.result == "succeeded"
+    assert pod_template_hash(kube) == settled == before
 
 
 def test_destroy_leaves_no_tenantry_object(
