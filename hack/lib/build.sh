@@ -1,4 +1,9 @@
-# Sourced by the build scripts: Go build settings, and helpers that never trust a warm cache.
+# Sourced by the build scripts: where things are, Go build settings, and helpers that never
+# trust a warm cache.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TESTBIN="${TENANTRY_TESTBIN:-$ROOT/.testbin}"
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 
 # Packages `go build` compiles at once. `-p 1` left a core idle while one package linked
 # or ran cgo: etcd built cold in 53 s at -p 1 and 40 s at -p 2 on 2 cores, at the same

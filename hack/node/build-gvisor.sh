@@ -22,11 +22,9 @@
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 # shellcheck source=../lib/build.sh
-source "$ROOT/hack/lib/build.sh"
+source "$HERE/../lib/build.sh"
+OUT="$TESTBIN/node"
 # gVisor reads its goroutine ids at a fixed offset into the Go runtime's g struct
 # (pkg/goid, "+checkoffset runtime g.goid"), known for the Go releases it supports. Built with
 # a newer Go, the offset is wrong and the Sentry panics at random ("running on goroutine ...

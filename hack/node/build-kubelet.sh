@@ -8,11 +8,9 @@
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/node"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 # shellcheck source=../lib/build.sh
-source "$ROOT/hack/lib/build.sh"
+source "$HERE/../lib/build.sh"
+OUT="$TESTBIN/node"
 VER=$(sed -n 's/^KUBERNETES_VERSION=//p' "$ROOT/hack/testbin/versions.env")
 got=$(awk '($1 == "require" && $2 == "k8s.io/kubernetes") { print $3; exit } ($1 == "k8s.io/kubernetes") { print $2; exit }' "$HERE/kubelet/go.mod")
 [[ $got == "$VER" ]] || { echo "build-kubelet.sh: versions.env says $VER, hack/node/kubelet/go.mod $got" >&2; exit 1; }

@@ -7,11 +7,9 @@
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}/codegen"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 # shellcheck source=../lib/build.sh
-source "$ROOT/hack/lib/build.sh"
+source "$HERE/../lib/build.sh"
+OUT="$TESTBIN/codegen"
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
 stamp="$OUT/.stamp"

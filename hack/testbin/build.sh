@@ -28,9 +28,9 @@
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-OUT="${TENANTRY_TESTBIN:-$ROOT/.testbin}"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# shellcheck source=../lib/build.sh
+source "$HERE/../lib/build.sh"
+OUT="$TESTBIN"
 
 ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine pulumi
   pulumi-resource-kubernetes pulumi-language-python pulumi-language-nodejs pulumi-language-yaml)
@@ -38,9 +38,6 @@ ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine pulumi
 trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
 
 die() { echo "build.sh: $*" >&2; exit 1; }
-
-# shellcheck source=../lib/build.sh
-source "$HERE/../lib/build.sh"
 
 # Runs "$@" in $RUN_DIR with its output in $RUN_LOG; on failure names $RUN_NAME, prints the
 # exact command, the log's path and its last lines, and exits.
