@@ -84,6 +84,10 @@ _CAPABILITIES = [
 ]
 
 
+def _mount(destination: str, source: str, fstype: str, *options: str) -> dict[str, Any]:
+    return {"destination": destination, "type": fstype, "source": source, "options": list(options)}
+
+
 def hardened_spec() -> str:
     spec = {
         "ociVersion": "1.0.2-dev",
@@ -95,48 +99,20 @@ def hardened_spec() -> str:
         },
         "root": {"path": "rootfs"},
         "mounts": [
-            {
-                "destination": "/proc",
-                "type": "proc",
-                "source": "proc",
-                "options": ["nosuid", "noexec", "nodev"],
-            },
-            {
-                "destination": "/dev",
-                "type": "tmpfs",
-                "source": "tmpfs",
-                "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
-            },
-            {
-                "destination": "/dev/pts",
-                "type": "devpts",
-                "source": "devpts",
-                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
-            },
-            {
-                "destination": "/dev/shm",
-                "type": "tmpfs",
-                "source": "shm",
-                "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-            },
-            {
-                "destination": "/dev/mqueue",
-                "type": "mqueue",
-                "source": "mqueue",
-                "options": ["nosuid", "noexec", "nodev"],
-            },
-            {
-                "destination": "/sys",
-                "type": "sysfs",
-                "source": "sysfs",
-                "options": ["nosuid", "noexec", "nodev", "ro"],
-            },
-            {
-                "destination": "/run",
-                "type": "tmpfs",
-                "source": "tmpfs",
-                "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
-            },
+            _mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+            _mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+            _mount(
+                "/dev/pts",
+                "devpts",
+                "devpts",
+                *("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"),
+            ),
+            _mount(
+                "/dev/shm", "shm", "tmpfs", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"
+            ),
+            _mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+            _mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+            _mount("/run", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
         ],
         "linux": {
             "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "network")],
