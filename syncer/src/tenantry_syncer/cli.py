@@ -21,6 +21,7 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,43 +110,48 @@ def main(argv: list[str] | None = None) -> int:
 def snapshot_command(args: argparse.Namespace, config: SnapshotConfig) -> int:
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
     s3 = snapshot.s3_client(config.snapshots.region, config.snapshots.endpoint_url)
-    try:
+    work_dir = _work_dir(args)
+
+    def take() -> str:
         location, manifest, deleted = snapshot.take(
-            config, args.data_dir, _work_dir(args), secrets=store, s3=s3
+            config, args.data_dir, work_dir, secrets=store, s3=s3
         )
-    except snapshot.SnapshotError as e:
-        print(f"{PROG} snapshot: {e}", file=sys.stderr)
-        return 1
-    print(
-        f"{PROG} snapshot: {location.uri}: {snapshot.manifest_summary(manifest)}; "
-        f"retention deleted {len(deleted)}"
-    )
-    return 0
+        summary = snapshot.manifest_summary(manifest)
+        return f"{location.uri}: {summary}; retention deleted {len(deleted)}"
+
+    return _reported("snapshot", take)
 
 
 def restore_command(args: argparse.Namespace, config: SyncerConfig) -> int:
     store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
     s3 = snapshot.s3_client(args.region, args.endpoint_url)
-    try:
-        restored = restore.restore(
+    work_dir = _work_dir(args)
+
+    def seed() -> str:
+        done = restore.restore(
             args.uri,
             config,
             args.data_dir,
-            _work_dir(args),
+            work_dir,
             secrets=store,
             s3=s3,
             overwrite=args.overwrite,
         )
+        if done.manifest is None:
+            return f"{done.location.uri} already restored; nothing to do"
+        return f"{done.location.uri}: {snapshot.manifest_summary(done.manifest)}"
+
+    return _reported("restore", seed)
+
+
+def _reported(command: str, action: Callable[[], str]) -> int:
+    """Runs ``action`` and prints its one-line outcome, or the SnapshotError that stopped it."""
+    try:
+        outcome = action()
     except snapshot.SnapshotError as e:
-        print(f"{PROG} restore: {e}", file=sys.stderr)
+        print(f"{PROG} {command}: {e}", file=sys.stderr)
         return 1
-    if restored.manifest is None:
-        print(f"{PROG} restore: {restored.location.uri} already restored; nothing to do")
-    else:
-        print(
-            f"{PROG} restore: {restored.location.uri}: "
-            f"{snapshot.manifest_summary(restored.manifest)}"
-        )
+    print(f"{PROG} {command}: {outcome}")
     return 0
 
 

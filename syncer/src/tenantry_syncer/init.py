@@ -23,6 +23,7 @@ from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 
 from tenantry_syncer import pki
+from tenantry_syncer.kube import replace_or_create
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,7 @@ class KubernetesSecretStore:
             type="Opaque",
             data={k: base64.b64encode(v).decode() for k, v in data.items()},
         )
-        try:
-            self._core.replace_namespaced_secret(name, self._namespace, body)
-        except ApiException as e:
-            if e.status != 404:
-                raise
-            self._core.create_namespaced_secret(self._namespace, body)
+        replace_or_create(
+            lambda: self._core.replace_namespaced_secret(name, self._namespace, body),
+            lambda: self._core.create_namespaced_secret(self._namespace, body),
+        )

@@ -34,6 +34,8 @@ from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
 from tenantry_api.config import DAYS, SleeperConfig, SleepSettings
 
+from tenantry_syncer.kube import replace_or_create
+
 log = logging.getLogger(__name__)
 
 RECORD_KEY = "state.json"
@@ -307,12 +309,10 @@ class Sleeper:
             },
         )
         name = record_name(self.config.vcluster)
-        try:
-            self.core.replace_namespaced_config_map(name, self.namespace, body)
-        except ApiException as e:
-            if e.status != 404:
-                raise
-            self.core.create_namespaced_config_map(self.namespace, body)
+        replace_or_create(
+            lambda: self.core.replace_namespaced_config_map(name, self.namespace, body),
+            lambda: self.core.create_namespaced_config_map(self.namespace, body),
+        )
 
 
 def _pipe(src: socket.socket, dst: socket.socket, on_data: Callable[[], None] | None) -> None:
