@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import MissingBinaryError, binary
 from tenantry_syncer.kube import api_client_from
-
-from tests.support.kube import Kube
-from tests.support.localcluster import LocalCluster
-from tests.support.testbin import MissingBinaryError, binary
 
 CLUSTER_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
 

@@ -23,13 +23,14 @@ from tenantry_api import keys
 from tenantry_api.config import NodeAgentConfig
 from tenantry_api.runtimes import RuntimeBackend, handler_name
 from tenantry_api.sandbox import PssCheck, exemptions
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import TESTBIN
 from tenantry_node_agent.cri import probe
 
 from tests.support.containerd import BUSYBOX_IMAGE, Containerd, missing_node_binaries
 from tests.support.cri import CriClient, cri_log_text
-from tests.support.kube import Kube, wait_for
-from tests.support.localcluster import LocalCluster
-from tests.support.testbin import TESTBIN
+from tests.support.kube import wait_for
 
 pytestmark = pytest.mark.integration
 

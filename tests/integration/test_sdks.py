@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tenantry_local.testbin import REPO, TESTBIN, versions
 
-from tests.support.testbin import REPO, TESTBIN, versions
 from tests.support.typescript import TSC, consumer_node_modules
 
 SDK = REPO / "sdk"

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.support.testbin import REPO
+from tenantry_local.testbin import REPO
 
 BUILD = REPO / "hack" / "testbin" / "build.sh"
 

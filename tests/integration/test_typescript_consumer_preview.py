@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.quickstart import ENGINE_BINARIES, engine_env
+from tenantry_local.testbin import REPO, binary
 
 from tests.integration.conftest import CLUSTER_BINARIES, require
-from tests.support.localcluster import LocalCluster
-from tests.support.quickstart import ENGINE_BINARIES, engine_env
-from tests.support.testbin import REPO, binary
 from tests.support.typescript import TSC, consumer_node_modules
 
 EXAMPLE = REPO / "examples" / "typescript"

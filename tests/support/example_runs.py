@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
-from tests.support.testbin import REPO
+from tenantry_local.testbin import REPO
 
 PYTHON = REPO / "examples" / ".venv" / "bin" / "python"
 

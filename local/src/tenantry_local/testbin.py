@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TESTBIN = Path(os.environ.get("TENANTRY_TESTBIN", REPO / ".testbin"))
 VERSIONS_FILE = REPO / "hack" / "testbin" / "versions.env"
 
