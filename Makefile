@@ -9,6 +9,8 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
 export UV_NO_PROGRESS := 1
 
 PACKAGES := api/src components/src syncer/src node-agent/src local/src
+# The stand-in Pulumi language hosts that hack/testbin/build.sh installs (scripts, not a package).
+LANGUAGE_HOSTS := hack/testbin/language-hosts
 
 .PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down fresh-check clean
 
@@ -45,7 +47,7 @@ sync: .venv/.synced examples/.venv/.synced
 lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy $(PACKAGES) tests benchmarks __main__.py
+	$(UV) run --frozen mypy $(PACKAGES) $(LANGUAGE_HOSTS) tests benchmarks __main__.py
 
 format: sync
 	$(UV) run --frozen ruff format .
