@@ -12,8 +12,8 @@ import pytest
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.kube import Kube
 
-from tests.integration.conftest import require
 from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
 NAMESPACE = "vc-host"

@@ -29,7 +29,8 @@ from tenantry_local.kube import Kube
 from tenantry_local.testbin import REPO, TESTBIN, binary
 from tenantry_syncer.kube import api_client_from
 
-from tests.integration.conftest import CLUSTER_BINARIES, require
+from tests.integration.conftest import CLUSTER_BINARIES
+from tests.support.testbin import require
 
 EXAMPLES = REPO / "examples"
 ENGINE_BINARIES = ["pulumi", "pulumi-resource-kubernetes"]

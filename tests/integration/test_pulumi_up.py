@@ -32,8 +32,9 @@ from tenantry_local.quickstart import (
 from tenantry_local.testbin import REPO, binary, versions
 from tenantry_syncer.kube import api_client_from
 
-from tests.integration.conftest import CLUSTER_BINARIES, require
+from tests.integration.conftest import CLUSTER_BINARIES
 from tests.support.kube import wait_for
+from tests.support.testbin import require
 
 TENANT = "acme"
 VC_POD = "app.kubernetes.io/name=tenantry-vcluster"

@@ -24,8 +24,8 @@ from tenantry_local.cluster import LocalCluster, free_port, stop_pids, wait_http
 from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 
-from tests.integration.conftest import require
 from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import (
     ControlPlane,
     Local,

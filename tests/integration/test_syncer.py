@@ -20,8 +20,8 @@ from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
-from tests.integration.conftest import require
 from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-host"

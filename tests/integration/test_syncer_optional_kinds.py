@@ -14,8 +14,8 @@ from tenantry_local.cluster import STORAGE_CLASS, LocalCluster
 from tenantry_local.kube import Kube
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
-from tests.integration.conftest import require
 from tests.support.kube import namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-optional"

@@ -20,9 +20,9 @@ from tenantry_api.types import Manifest
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.kube import Kube
 
-from tests.integration.conftest import require
 from tests.support.kube import namespace, wait_for
 from tests.support.mocks import deploy
+from tests.support.testbin import require
 from tests.support.virtualcluster import render, synced
 
 HOST_NS = "sync-composed"
