@@ -28,13 +28,14 @@ from pathlib import Path
 from tenantry_api import keys
 from tenantry_api.config import IoLimits, NodeAgentConfig
 from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import TESTBIN
 from tenantry_syncer.kube import api_client_from
 
 from tests.support.containerd import Containerd, missing_node_binaries
 from tests.support.cri import CriClient
-from tests.support.kube import Kube, wait_for
-from tests.support.localcluster import LocalCluster
-from tests.support.testbin import TESTBIN
+from tests.support.kube import wait_for
 
 GVISOR_DIR = TESTBIN / "node"
 HANDLER = handler_name(RuntimeBackend.GVISOR)

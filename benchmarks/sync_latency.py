@@ -28,10 +28,11 @@ from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.naming import host_name
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import LocalCluster, wait_http
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, namespace, wait_for
-from tests.support.localcluster import LocalCluster, wait_http
+from tests.support.kube import namespace, wait_for
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
 HOST_NS = "bench-host"

@@ -31,6 +31,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lib/build.sh
 source "$HERE/../lib/build.sh"
 OUT="$TESTBIN"
+# The stand-in language hosts the wrappers below run (docs/testing.md).
+PYTHON_HOST=$HERE/language-hosts/language_host.py
+NODEJS_HOST=$HERE/language-hosts/nodejs_language_host.py
 
 ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine pulumi
   pulumi-resource-kubernetes pulumi-language-python pulumi-language-nodejs pulumi-language-yaml)
@@ -109,16 +112,17 @@ spec() {
       ;;
     pulumi-language-python)
       # Not a Go build: a wrapper that runs Tenantry's stand-in language host
-      # (tests/support/language_host.py) in the workspace virtualenv, plus the
-      # program runner from the Pulumi SDK module. See install_language_python.
+      # ($PYTHON_HOST) in the workspace virtualenv, plus the program runner from
+      # the Pulumi SDK module. See install_language_python. The host's path is in
+      # the stamp, so a wrapper that runs it from elsewhere is rewritten.
       DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION PKG="" CGO=0
-      LDFLAGS="root=$ROOT"
+      LDFLAGS="root=$ROOT host=$PYTHON_HOST"
       ;;
     pulumi-language-nodejs)
       # Not a Go build either: a wrapper that runs Tenantry's stand-in Node.js host
-      # (tests/support/nodejs_language_host.py). See install_language_nodejs.
+      # ($NODEJS_HOST). See install_language_nodejs.
       DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION PKG="" CGO=0
-      LDFLAGS="root=$ROOT"
+      LDFLAGS="root=$ROOT host=$NODEJS_HOST"
       ;;
     pulumi-language-yaml)
       # The YAML language host (examples/yaml).
@@ -215,25 +219,24 @@ install_language_python() {
   {
     echo '#!/bin/sh'
     echo "# Written by hack/testbin/build.sh: Tenantry's stand-in Python language host"
-    echo "# (tests/support/language_host.py; why: docs/testing.md), in the workspace virtualenv."
+    echo "# (hack/testbin/language-hosts/; why: docs/testing.md), in the workspace virtualenv."
     printf 'exec %q %q --exec-script %q "$@"\n' "$ROOT/.venv/bin/python" \
-      "$ROOT/tests/support/language_host.py" "$OUT/pulumi-language-python-exec"
+      "$PYTHON_HOST" "$OUT/pulumi-language-python-exec"
   } >"$OUT/.$1.tmp"
   chmod 0755 "$OUT/.$1.tmp"
 }
 
 # pulumi-language-nodejs: a wrapper script running Tenantry's stand-in Node.js host
-# as a module of the workspace (it shares the Python host's code) in the workspace
-# virtualenv. The program runner is @pulumi/pulumi's own, from the program's
-# node_modules. Writes $OUT/.$1.tmp.
+# in the workspace virtualenv; it imports the Python host's shared code from beside
+# it. The program runner is @pulumi/pulumi's own, from the program's node_modules.
+# Writes $OUT/.$1.tmp.
 install_language_nodejs() {
   [[ -x $ROOT/.venv/bin/python ]] || die "$1: $ROOT/.venv is missing: run \`make sync\` first"
   {
     echo '#!/bin/sh'
     echo "# Written by hack/testbin/build.sh: Tenantry's stand-in Node.js language host"
-    echo "# (tests/support/nodejs_language_host.py; why: docs/testing.md), in the workspace virtualenv."
-    printf 'PYTHONPATH=%q exec %q -m tests.support.nodejs_language_host "$@"\n' "$ROOT" \
-      "$ROOT/.venv/bin/python"
+    echo "# (hack/testbin/language-hosts/; why: docs/testing.md), in the workspace virtualenv."
+    printf 'exec %q %q "$@"\n' "$ROOT/.venv/bin/python" "$NODEJS_HOST"
   } >"$OUT/.$1.tmp"
   chmod 0755 "$OUT/.$1.tmp"
 }
@@ -344,10 +347,10 @@ main() {
         # No --version either: the stamped version must be in the binary.
         grep -c -F -- "${VER#v}" "$OUT/.$n.tmp" >"$RUN_LOG" || true ;;
       pulumi-language-python)
-        run "$ROOT/.venv/bin/python" "$ROOT/tests/support/language_host.py" --help
+        run "$ROOT/.venv/bin/python" "$PYTHON_HOST" --help
         echo "$VER" >>"$RUN_LOG" ;;
       pulumi-language-nodejs)
-        run env PYTHONPATH="$ROOT" "$ROOT/.venv/bin/python" -m tests.support.nodejs_language_host --help
+        run "$ROOT/.venv/bin/python" "$NODEJS_HOST" --help
         echo "$VER" >>"$RUN_LOG" ;;
       *) run "./.$n.tmp" --version ;;
     esac

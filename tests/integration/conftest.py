@@ -1,30 +1,20 @@
 """Fixtures for the integration tier: real binaries, a real local cluster.
 
-A missing binary fails the run when CI=true, and skips with the reason elsewhere.
+A missing binary fails the run when CI=true, and skips with the reason elsewhere
+(tests/support/testbin.py).
 """
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube
-from tests.support.localcluster import LocalCluster
-from tests.support.testbin import MissingBinaryError, binary
+from tests.support.testbin import require
 
 CLUSTER_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
-
-
-def require(*names: str) -> None:
-    try:
-        for name in names:
-            binary(name)
-    except MissingBinaryError as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(e), pytrace=False)
-        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="session")

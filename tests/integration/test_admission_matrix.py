@@ -27,10 +27,11 @@ from tenantry.tenant_policy import TenantPolicyArgs, render, resolve
 from tenantry_api.config import PodSecurityLevel
 from tenantry_api.runtimes import RuntimeBackend
 from tenantry_api.sandbox import BASELINE, PssCheck, exemptions
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, wait_for
-from tests.support.localcluster import LocalCluster
+from tests.support.kube import wait_for
 from tests.support.pss_cases import CASES, CLEAN, HOST_ACCESS, NOT_NAMESPACED_SYSCTL, Case
 
 SANDBOX = "mx-sandbox"

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, deployment, namespace, wait_for
-from tests.support.localcluster import LocalCluster
+from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
 
 NAMESPACE = "vc-host"

@@ -24,12 +24,13 @@ import pytest
 import yaml
 from pulumi import automation as auto
 from tenantry import ExposureType
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import REPO, TESTBIN, binary
 from tenantry_syncer.kube import api_client_from
 
-from tests.integration.conftest import CLUSTER_BINARIES, require
-from tests.support.kube import Kube
-from tests.support.localcluster import LocalCluster
-from tests.support.testbin import REPO, TESTBIN, binary
+from tests.integration.conftest import CLUSTER_BINARIES
+from tests.support.testbin import require
 
 EXAMPLES = REPO / "examples"
 ENGINE_BINARIES = ["pulumi", "pulumi-resource-kubernetes"]

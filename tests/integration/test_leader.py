@@ -3,10 +3,9 @@
 import time
 
 from kubernetes.dynamic import DynamicClient
+from tenantry_local.cluster import LocalCluster
 from tenantry_syncer.controller.leader import LeaderElector
 from tenantry_syncer.kube import api_client_from
-
-from tests.support.localcluster import LocalCluster
 
 
 def test_only_one_replica_leads_until_its_lease_expires(cluster: LocalCluster) -> None:

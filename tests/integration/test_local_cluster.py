@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pytest
+from tenantry_local.cluster import LocalCluster, is_ready
+from tenantry_local.kube import Kube
 
-from tests.support.kube import Kube, deployment, wait_for
-from tests.support.localcluster import LocalCluster, is_ready
+from tests.support.kube import deployment, wait_for
 
 
 def test_nodes_are_ready(kube: Kube) -> None:

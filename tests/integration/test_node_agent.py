@@ -6,7 +6,6 @@ supervisor restarts it when it exits (the agent's `signal` strategy) and counts 
 """
 
 import json
-import os
 import platform
 import secrets
 import signal
@@ -23,13 +22,15 @@ from tenantry_api import keys
 from tenantry_api.config import NodeAgentConfig
 from tenantry_api.runtimes import RuntimeBackend, handler_name
 from tenantry_api.sandbox import PssCheck, exemptions
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import TESTBIN
 from tenantry_node_agent.cri import probe
 
 from tests.support.containerd import BUSYBOX_IMAGE, Containerd, missing_node_binaries
 from tests.support.cri import CriClient, cri_log_text
-from tests.support.kube import Kube, wait_for
-from tests.support.localcluster import LocalCluster
-from tests.support.testbin import TESTBIN
+from tests.support.kube import wait_for
+from tests.support.testbin import unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -44,9 +45,7 @@ GVISOR_KERNEL = "Linux version 4.4.0"
 def require_node() -> None:
     reason = missing_node_binaries(GVISOR_DIR)
     if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        unavailable(reason)
 
 
 @pytest.fixture
@@ -544,10 +543,7 @@ def test_stretch_a_real_kubelet_runs_the_escape_pod_through_the_virtual_node_run
     there, and it runs in gVisor."""
     binary = GVISOR_DIR / "kubelet"
     if not binary.exists():
-        reason = f"{binary} is missing: run `make testbin` (hack/node/build-kubelet.sh)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"{binary} is missing: run `make testbin` (hack/node/build-kubelet.sh)")
     from tenantry import virtual_node  # noqa: PLC0415 -- components only for this test
 
     from tests.support.kubelet import Kubelet  # noqa: PLC0415

@@ -10,8 +10,9 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from tenantry import PodSecurityLevel
 from tenantry.tenant_policy import TenantPolicyArgs, render, resolve
+from tenantry_local.kube import Kube
 
-from tests.support.kube import Kube, wait_for
+from tests.support.kube import wait_for
 
 
 def apply_policy(kube: Kube, name: str, args: TenantPolicyArgs) -> None:

@@ -7,9 +7,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from tenantry_local.testbin import REPO, binary, versions
 
-from tests.integration.conftest import require
-from tests.support.testbin import REPO, binary, versions
+from tests.support.testbin import require
 
 PLUGIN = REPO / "provider" / "pulumi-resource-tenantry"
 

@@ -19,12 +19,9 @@ from pulumi import automation as auto
 from tenantry_api import keys, naming
 from tenantry_api.config import CONFIG_KEY
 from tenantry_api.types import Manifest
-from tenantry_syncer.kube import api_client_from
-
-from tests.integration.conftest import CLUSTER_BINARIES, require
-from tests.support.kube import Kube, wait_for
-from tests.support.localcluster import LocalCluster
-from tests.support.quickstart import (
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
+from tenantry_local.quickstart import (
     ENGINE_BINARIES,
     PROJECT_DIR,
     engine_env,
@@ -32,7 +29,12 @@ from tests.support.quickstart import (
     readiness,
     tenantry_objects,
 )
-from tests.support.testbin import REPO, binary, versions
+from tenantry_local.testbin import REPO, binary, versions
+from tenantry_syncer.kube import api_client_from
+
+from tests.integration.conftest import CLUSTER_BINARIES
+from tests.support.kube import wait_for
+from tests.support.testbin import require
 
 TENANT = "acme"
 VC_POD = "app.kubernetes.io/name=tenantry-vcluster"

@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 from kubernetes.client.exceptions import ApiException
+from tenantry_local.kube import Kube
+from tenantry_local.quickstart import ENGINE_BINARIES
+from tenantry_local.render import render
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube
-from tests.support.quickstart import ENGINE_BINARIES
-from tests.support.render import render
+from tests.support.testbin import require
 
 
 def test_quickstart_renders_to_plain_manifests_the_api_server_accepts(

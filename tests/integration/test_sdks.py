@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tenantry_local.testbin import REPO, TESTBIN, versions
 
-from tests.support.testbin import REPO, TESTBIN, versions
+from tests.support.testbin import unavailable
 from tests.support.typescript import TSC, consumer_node_modules
 
 SDK = REPO / "sdk"
@@ -18,12 +18,9 @@ LANGUAGES = ("nodejs", "python", "go", "dotnet")
 
 def need(path: Path | None, what: str, build: str) -> Path:
     """``path`` if it exists; else fail in CI and skip elsewhere, naming the command."""
-    if path is not None and path.exists():
-        return path
-    reason = f"{what} is missing: run `{build}`"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    if path is None or not path.exists():
+        unavailable(f"{what} is missing: run `{build}`")
+    return path
 
 
 def go() -> Path:

@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from tenantry_api import keys
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import LocalCluster, free_port, stop_pids, wait_http
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, deployment, namespace, wait_for
-from tests.support.localcluster import LocalCluster, free_port, stop_pids, wait_http
+from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import (
     ControlPlane,
     Local,

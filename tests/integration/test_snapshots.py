@@ -18,11 +18,12 @@ import pytest
 from tenantry import VirtualClusterArgs
 from tenantry_api import keys
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import LocalCluster, wait_http
+from tenantry_local.kube import Kube
 
-from tests.integration.conftest import require
 from tests.support import s3
-from tests.support.kube import Kube, deployment, namespace, wait_for
-from tests.support.localcluster import LocalCluster, wait_http
+from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import (
     ControlPlane,
     Local,

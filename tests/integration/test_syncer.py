@@ -15,12 +15,13 @@ from tenantry_api import keys
 from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import STORAGE_CLASS, LocalCluster
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, deployment, namespace, wait_for
-from tests.support.localcluster import STORAGE_CLASS, LocalCluster
+from tests.support.kube import deployment, namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-host"

@@ -10,11 +10,12 @@ import pytest
 from tenantry_api import keys
 from tenantry_api.naming import cluster_host_name, host_name
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import STORAGE_CLASS, LocalCluster
+from tenantry_local.kube import Kube
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, namespace, wait_for
-from tests.support.localcluster import STORAGE_CLASS, LocalCluster
+from tests.support.kube import namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-optional"

@@ -17,11 +17,12 @@ from tenantry_api.config import SyncerConfig, load
 from tenantry_api.naming import host_name
 from tenantry_api.sandbox import PssCheck
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, namespace, wait_for
-from tests.support.localcluster import LocalCluster
+from tests.support.kube import namespace, wait_for
 from tests.support.mocks import deploy
+from tests.support.testbin import require
 from tests.support.virtualcluster import render, synced
 
 HOST_NS = "sync-composed"

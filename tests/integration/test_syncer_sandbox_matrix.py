@@ -29,12 +29,13 @@ from tenantry_api.naming import host_name
 from tenantry_api.runtimes import RuntimeBackend
 from tenantry_api.sandbox import PssCheck, exemptions
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import LocalCluster, wait_http
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 from tenantry_syncer.resources.meta import NAMESPACE_LABEL
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, namespace, wait_for
-from tests.support.localcluster import LocalCluster, wait_http
+from tests.support.kube import namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import ControlPlane, render, synced
 
 HOST_NS = "sync-sandbox"

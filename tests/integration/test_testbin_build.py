@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tenantry_local.testbin import REPO
 
-from tests.support.testbin import REPO
+from tests.support.testbin import unavailable
 
 BUILD = REPO / "hack" / "testbin" / "build.sh"
 
@@ -21,10 +22,7 @@ BUILD = REPO / "hack" / "testbin" / "build.sh"
 def go() -> str:
     path = shutil.which("go") or "/usr/local/go/bin/go"
     if not os.access(path, os.X_OK):
-        message = "go is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable("go is not installed")
     return path
 
 

@@ -7,18 +7,18 @@ The program is the example's own index.ts, tsconfig.json, package.json and Pulum
 to a temporary directory; only the `packages:` path is made absolute. Its node_modules is laid
 out from hack/tsc (`make tsc`) with @pulumi/tenantry compiled from sdk/nodejs."""
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.quickstart import ENGINE_BINARIES, engine_env
+from tenantry_local.testbin import REPO, binary
 
-from tests.integration.conftest import CLUSTER_BINARIES, require
-from tests.support.localcluster import LocalCluster
-from tests.support.quickstart import ENGINE_BINARIES, engine_env
-from tests.support.testbin import REPO, binary
+from tests.integration.conftest import CLUSTER_BINARIES
+from tests.support.testbin import require, unavailable
 from tests.support.typescript import TSC, consumer_node_modules
 
 EXAMPLE = REPO / "examples" / "typescript"
@@ -34,9 +34,7 @@ def require_node_toolchain() -> None:
         if not ok
     ]
     if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail("; ".join(missing), pytrace=False)
-        pytest.skip("; ".join(missing))
+        unavailable("; ".join(missing))
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.quickstart import ENGINE_BINARIES, engine_env
+from tenantry_local.testbin import REPO, binary
 
-from tests.integration.conftest import CLUSTER_BINARIES, require
-from tests.support.localcluster import LocalCluster
-from tests.support.quickstart import ENGINE_BINARIES, engine_env
-from tests.support.testbin import REPO, binary
+from tests.integration.conftest import CLUSTER_BINARIES
+from tests.support.testbin import require
 
 EXAMPLE = REPO / "examples" / "yaml"
 

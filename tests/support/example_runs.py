@@ -2,14 +2,13 @@
 tests/support/examples.py, and read back what it registered."""
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
+from tenantry_local.testbin import REPO
 
-from tests.support.testbin import REPO
+from tests.support.testbin import unavailable
 
 PYTHON = REPO / "examples" / ".venv" / "bin" / "python"
 
@@ -34,10 +33,7 @@ class Run:
 def run(example: str, *config: str) -> Run:
     """Run ``example`` (a folder of examples/, or ``quickstart``) with KEY=VALUE ``config``."""
     if not PYTHON.exists():
-        reason = f"{PYTHON} is missing: run `make sync`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"{PYTHON} is missing: run `make sync`")
     done = subprocess.run(
         [str(PYTHON), "-m", "tests.support.examples", example, *config],
         cwd=REPO,

@@ -13,8 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
+from tenantry_local.cluster import LocalCluster, free_port
+
 from tests.support.containerd import Containerd
-from tests.support.localcluster import LocalCluster, free_port
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
-
-from tests.support.localcluster import free_port, stop_pids, wait_http
+from tenantry_local.cluster import free_port, stop_pids, wait_http
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client

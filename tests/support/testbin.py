@@ -1,32 +1,23 @@
-"""Where the locally built binaries live, and what to do when one is missing."""
+"""What a test does when something it needs is not built or installed."""
 
 import os
-from pathlib import Path
+from typing import NoReturn
 
-REPO = Path(__file__).resolve().parents[2]
-TESTBIN = Path(os.environ.get("TENANTRY_TESTBIN", REPO / ".testbin"))
-VERSIONS_FILE = REPO / "hack" / "testbin" / "versions.env"
-
-
-def versions() -> dict[str, str]:
-    """The pinned versions recorded by hack/testbin (the one place they are written)."""
-    pins: dict[str, str] = {}
-    for raw in VERSIONS_FILE.read_text().splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            pins[key.strip()] = value.strip().strip('"')
-    return pins
+import pytest
+from tenantry_local.testbin import MissingBinaryError, binary
 
 
-class MissingBinaryError(RuntimeError):
-    pass
+def unavailable(reason: str) -> NoReturn:
+    """Fail when CI=true, whose machine must have everything; skip with ``reason`` elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
-def binary(name: str, *, executable: bool = True) -> Path:
-    """Path of a built binary (or data file); raises MissingBinaryError naming the command
-    that builds it."""
-    path = TESTBIN / name
-    if not os.access(path, os.X_OK if executable else os.R_OK):
-        raise MissingBinaryError(f"{path} is missing: run `make testbin` to build it")
-    return path
+def require(*names: str) -> None:
+    """Each of ``names`` is built in .testbin/, or the test is `unavailable`."""
+    try:
+        for name in names:
+            binary(name)
+    except MissingBinaryError as e:
+        unavailable(str(e))

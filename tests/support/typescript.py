@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.support.testbin import REPO
+from tenantry_local.testbin import REPO
 
 TSC = REPO / "hack" / "tsc" / "node_modules" / ".bin" / "tsc"
 

@@ -16,12 +16,13 @@ from tenantry import Sync, VirtualCluster, VirtualClusterArgs
 from tenantry_api.config import CONFIG_KEY
 from tenantry_api.naming import kubeconfig_secret_name
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import free_port, stop_pids, wait_http
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import binary
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube, namespace
-from tests.support.localcluster import free_port, stop_pids, wait_http
+from tests.support.kube import namespace
 from tests.support.mocks import deploy
-from tests.support.testbin import binary
 
 MOUNTS = ("/pki", "/data", "/etc/tenantry", "/scratch")
 

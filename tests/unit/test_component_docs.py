@@ -4,9 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tests.support import component_docs
-from tests.support.component_docs import PAGES, SCHEMA, render
+from tenantry_local import component_docs
+from tenantry_local.component_docs import PAGES, SCHEMA, render
 
 
 @pytest.mark.parametrize("token", sorted(PAGES))

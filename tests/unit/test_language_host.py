@@ -1,4 +1,5 @@
-"""The stand-in Python language host (tests/support/language_host.py) over real gRPC.
+"""The stand-in Python language host (hack/testbin/language-hosts/language_host.py), over
+real gRPC.
 
 The engine's side is played by a LanguageRuntime client; the program runner by a script that
 records what it was given. tests/integration/test_pulumi_up.py runs it under the real engine.
@@ -12,9 +13,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from language_host import EXIT_ERROR_ALREADY_SHOWN, LanguageHost
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
-
-from tests.support.language_host import EXIT_ERROR_ALREADY_SHOWN, LanguageHost
 
 RECORDER = """
 import json, os, sys

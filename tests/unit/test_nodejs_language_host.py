@@ -1,4 +1,5 @@
-"""The stand-in Node.js language host (tests/support/nodejs_language_host.py) over real gRPC.
+"""The stand-in Node.js language host (hack/testbin/language-hosts/nodejs_language_host.py),
+over real gRPC.
 
 The engine's side is played by a LanguageRuntime client; @pulumi/pulumi's runner by an
 index.js that records what it was given, found in a node_modules above the program.
@@ -12,9 +13,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from nodejs_language_host import RUNNER, NodejsLanguageHost
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
-
-from tests.support.nodejs_language_host import RUNNER, NodejsLanguageHost
 
 RECORDER = """
 const fs = require("fs");

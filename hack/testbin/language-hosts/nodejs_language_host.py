@@ -22,7 +22,8 @@ installation are not supported: the tests lay `node_modules` out themselves (`ma
 
 The engine starts it as `pulumi-language-nodejs [flags] ENGINE_ADDRESS`;
 `.testbin/pulumi-language-nodejs` is the wrapper `hack/testbin/build.sh` writes, which runs
-this module in the workspace virtualenv.
+this file in the workspace virtualenv; Python puts this directory on `sys.path`, so
+`language_host` imports from beside it.
 """
 
 from __future__ import annotations
@@ -35,16 +36,15 @@ import subprocess
 from pathlib import Path
 
 import grpc
-from pulumi.runtime.proto import language_pb2
-from typing_extensions import override
-
-from tests.support.language_host import (
+from language_host import (
     HOST_VERSION,
     BaseLanguageHost,
     run_response,
     runtime_options,
     serve,
 )
+from pulumi.runtime.proto import language_pb2
+from typing_extensions import override
 
 RUNNER = Path("node_modules", "@pulumi", "pulumi", "cmd", "run")
 

@@ -1,6 +1,6 @@
 """`make render STACK=<stack>`: the manifests of a quickstart stack, for Argo CD or Flux.
 
-    python -m tests.support.render STACK [OUT]       OUT defaults to rendered/<STACK>
+    python -m tenantry_local.render STACK [OUT]       OUT defaults to rendered/<STACK>
 
 The quickstart project (Pulumi.yaml, __main__.py) runs `pulumi up` with the kubernetes
 provider's render mode (its `renderYamlTo` config): every object is written as plain YAML under
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.quickstart import PROJECT_DIR, engine_env
-from tests.support.testbin import REPO, binary
+from tenantry_local.quickstart import PROJECT_DIR, engine_env
+from tenantry_local.testbin import REPO, binary
 
 DEFAULT_OUT = REPO / "rendered"
 
@@ -56,7 +56,7 @@ def render(stack: str, out: Path) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     if not 1 <= len(argv) <= 2:
-        sys.exit("usage: python -m tests.support.render STACK [OUT]")
+        sys.exit("usage: python -m tenantry_local.render STACK [OUT]")
     stack = argv[0]
     out = Path(argv[1]) if len(argv) == 2 else DEFAULT_OUT / stack
     files = render(stack, out)

@@ -24,7 +24,7 @@ listens on, as every plugin does. `.testbin/pulumi-language-python` is a two-lin
 runs this file in the workspace virtualenv and passes `--exec-script`.
 
 `BaseLanguageHost`, `run_response`, `stream_plugin` and `serve` are shared with the Node.js
-stand-in, `tests/support/nodejs_language_host.py`.
+stand-in, `nodejs_language_host.py` beside this file.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ kube-scheduler and kwok-simulated nodes, all on 127.0.0.1 with ports chosen at s
 
 Used as a pytest fixture and by `make cluster-up` / `make cluster-down` / `make demo`:
 
-    python -m tests.support.localcluster up   [--dir DIR] [--nodes N]
-    python -m tests.support.localcluster down [--dir DIR]
+    python -m tenantry_local.cluster up   [--dir DIR] [--nodes N]
+    python -m tenantry_local.cluster down [--dir DIR]
 """
 
 import argparse
@@ -25,9 +25,9 @@ from pathlib import Path
 from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube
-from tests.support.pki import DevPKI
-from tests.support.testbin import REPO, binary
+from tenantry_local.kube import Kube
+from tenantry_local.pki import DevPKI
+from tenantry_local.testbin import REPO, binary
 
 DEFAULT_DIR = REPO / ".testbin" / "cluster"
 SERVICE_CIDR = "10.96.0.0/16"

@@ -1,6 +1,6 @@
 """The quickstart stack (Pulumi.yaml at the repo root) run by the locally built engine.
 
-Shared by `make demo` (tests/support/demo.py) and tests/integration/test_pulumi_up.py: the
+Shared by `make demo` (tenantry_local.demo) and tests/integration/test_pulumi_up.py: the
 environment that makes the engine use `.testbin/` and nothing downloaded, and what the stack
 leaves on the API server.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 from tenantry_api import keys
 from tenantry_api.types import Manifest
 
-from tests.support.kube import Kube
-from tests.support.testbin import REPO, TESTBIN, binary
+from tenantry_local.kube import Kube
+from tenantry_local.testbin import REPO, TESTBIN, binary
 
 PROJECT_DIR = REPO
 PROJECT_NAME = "tenantry-quickstart"

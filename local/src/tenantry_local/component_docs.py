@@ -1,7 +1,7 @@
 """The input and output tables of docs/components/*.md, generated from provider/schema.json.
 
-    uv run python -m tests.support.component_docs          rewrite the generated sections
-    uv run python -m tests.support.component_docs --check  exit 1 when a page is stale
+    uv run python -m tenantry_local.component_docs          rewrite the generated sections
+    uv run python -m tenantry_local.component_docs --check  exit 1 when a page is stale
 
 Each page keeps its own prose; only the text between `<!-- generated from the schema -->` and
 `<!-- end of generated -->` is written here. tests/unit/test_component_docs.py fails when a
@@ -11,15 +11,15 @@ page drifts from the schema (`make docs` regenerates).
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT / "provider" / "schema.json"
+from tenantry_local.testbin import REPO
+
+SCHEMA = REPO / "provider" / "schema.json"
 PAGES = {
-    "tenantry:index:TenantPolicy": ROOT / "docs" / "components" / "tenant-policy.md",
-    "tenantry:index:VirtualCluster": ROOT / "docs" / "components" / "virtual-cluster.md",
-    "tenantry:index:VirtualNode": ROOT / "docs" / "components" / "virtual-node.md",
+    "tenantry:index:TenantPolicy": REPO / "docs" / "components" / "tenant-policy.md",
+    "tenantry:index:VirtualCluster": REPO / "docs" / "components" / "virtual-cluster.md",
+    "tenantry:index:VirtualNode": REPO / "docs" / "components" / "virtual-node.md",
 }
 BEGIN = "<!-- generated from the schema: `make docs` -->"
 END = "<!-- end of generated -->"
@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
         current = path.read_text()
         fresh = render(current, token, schema)
         if fresh != current:
-            stale.append(str(path.relative_to(ROOT)))
+            stale.append(str(path.relative_to(REPO)))
             if "--check" not in argv:
                 path.write_text(fresh)
     if stale and "--check" in argv:

@@ -1,8 +1,8 @@
 """`make demo`: deploy the quickstart stack (Pulumi.yaml) with `pulumi up` and show the tenant.
 
-    python -m tests.support.demo          # the local cluster (started if it is not running)
-    TENANTRY_KUBECONFIG=~/.kube/config python -m tests.support.demo   # any cluster
-    python -m tests.support.demo down     # pulumi destroy of the demo stack
+    python -m tenantry_local.demo          # the local cluster (started if it is not running)
+    TENANTRY_KUBECONFIG=~/.kube/config python -m tenantry_local.demo   # any cluster
+    python -m tenantry_local.demo down     # pulumi destroy of the demo stack
 
 State lives in a file backend under `.pulumi/` (stack `demo`); the engine, the Python language
 host and the kubernetes provider are the ones in `.testbin/` (`make testbin`).
@@ -21,11 +21,11 @@ from pathlib import Path
 from tenantry_api import keys
 from tenantry_syncer.kube import api_client_from
 
-from tests.support.kube import Kube
-from tests.support.localcluster import DEFAULT_DIR, LocalCluster, State
-from tests.support.quickstart import PROJECT_DIR, engine_env, object_name, readiness
-from tests.support.quickstart import tenantry_objects as list_objects
-from tests.support.testbin import REPO, binary
+from tenantry_local.cluster import DEFAULT_DIR, LocalCluster, State
+from tenantry_local.kube import Kube
+from tenantry_local.quickstart import PROJECT_DIR, engine_env, object_name, readiness
+from tenantry_local.quickstart import tenantry_objects as list_objects
+from tenantry_local.testbin import REPO, binary
 
 STATE_DIR = REPO / ".pulumi"
 STACK = "demo"
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     if argv == ["down"]:
         return down()
     if argv:
-        sys.exit(f"usage: python -m tests.support.demo [down], not {' '.join(argv)}")
+        sys.exit(f"usage: python -m tenantry_local.demo [down], not {' '.join(argv)}")
     started = time.monotonic()
     given = os.environ.get("TENANTRY_KUBECONFIG")
     simulated = not given
