@@ -27,6 +27,11 @@ mkdir -p "$OUT"
 start=$SECONDS
 logged "sdkgen: pulumi-language-{nodejs,python,go}" "$OUT/.build.log" "$HERE" \
   nice "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/" ./cmd/...
+# One generator binary serves the three languages under their plugin names.
+for p in nodejs python go; do
+  ln -f "$OUT/pulumi-language-codegen" "$OUT/pulumi-language-$p"
+done
+rm -f "$OUT/pulumi-language-codegen"
 logged "sdkgen: pulumi-language-dotnet" "$OUT/.build-dotnet.log" "$HERE/dotnet" \
   nice "$GO" build -p "$GO_BUILD_P" -trimpath -ldflags "-s -w" -o "$OUT/" ./cmd/...
 echo "$want" >"$stamp"

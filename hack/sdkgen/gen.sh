@@ -7,9 +7,8 @@
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-TESTBIN="${TENANTRY_TESTBIN:-$ROOT/.testbin}"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# shellcheck source=../lib/build.sh
+source "$HERE/../lib/build.sh"
 OUT="$(mkdir -p "${1:?usage: gen.sh OUT}" && cd "$1" && pwd)"
 
 home="$(mktemp -d)"
