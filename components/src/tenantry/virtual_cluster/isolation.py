@@ -6,11 +6,10 @@ from tenantry_api.config import Isolation as SyncerIsolation
 from tenantry_api.config import SandboxRewrites as SyncerSandboxRewrites
 
 from tenantry import validation
-from tenantry.common import Isolation
+from tenantry.common import Isolation, check_tolerations
 from tenantry.tenant_policy import TenantPolicySpec
 from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import SandboxRewrites
-from tenantry.virtual_node import check_tolerations
 
 
 def resolve_isolation(args: Isolation | None) -> SyncerIsolation | None:
