@@ -9,7 +9,7 @@ from tenantry_api.config import PodSecurityLevel
 from typing_extensions import TypedDict
 
 from tenantry.common import Isolation
-from tenantry.tenant_policy import TenantPolicyArgs
+from tenantry.tenant_policy.args import TenantPolicyArgs
 from tenantry.validation import STRICT
 
 
