@@ -14,37 +14,18 @@ import pulumi
 from tenantry_api.config import PodSecurityLevel
 
 from tenantry import _k8s, admission, validation
+from tenantry._component import Component, Options
 from tenantry._k8s import Child
 from tenantry.admission import Sandbox
 from tenantry.common import Isolation
-from tenantry.tenant_policy.args import (
-    Admission,
-    LimitRange,
-    Network,
-    PodSecurity,
-    Quota,
-    TenantPolicyArgs,
-)
+from tenantry.tenant_policy.args import Admission, TenantPolicyArgs
 from tenantry.tenant_policy.network import NetworkSpec, network_policies, resolve_network
 from tenantry.tenant_policy.quota import resolve_limits, resolve_quota
 from tenantry.validation import FieldError
 
-__all__ = [
-    "Admission",
-    "LimitRange",
-    "Network",
-    "NetworkSpec",
-    "PodSecurity",
-    "Quota",
-    "TenantPolicy",
-    "TenantPolicyArgs",
-    "TenantPolicySpec",
-    "render",
-    "resolve",
-]
+__all__ = ["TenantPolicy", "TenantPolicyArgs", "TenantPolicySpec", "render", "resolve"]
 
 COMPONENT = "TenantPolicy"
-TYPE_TOKEN = "tenantry:index:TenantPolicy"
 
 
 @dataclass(frozen=True)
@@ -276,7 +257,7 @@ def render(spec: TenantPolicySpec) -> list[Child]:
     return children
 
 
-class TenantPolicy(pulumi.ComponentResource):
+class TenantPolicy(Component):
     """Guard rails around one tenant namespace: Pod Security Standards labels, a ResourceQuota
     and LimitRange (vcluster isolated-mode defaults), default-deny NetworkPolicies, and a CEL
     ValidatingAdmissionPolicy enforced by the API server itself."""
@@ -288,30 +269,18 @@ class TenantPolicy(pulumi.ComponentResource):
     admission_policy_name: pulumi.Output[str]
     """Name of the ValidatingAdmissionPolicy, empty when disabled."""
 
-    def __init__(
-        self,
-        name: str,
-        args: TenantPolicyArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        spec = validation.validate(
-            COMPONENT, name, TenantPolicyArgs, args, lambda a: resolve(name, a)
-        )
-        self._build(name, spec, opts)
+    def __init__(self, name: str, args: TenantPolicyArgs, opts: Options = None) -> None:
+        self._build(name, self._validate(name, TenantPolicyArgs, args, resolve, opts))
 
     @classmethod
-    def from_spec(
-        cls, name: str, spec: TenantPolicySpec, opts: pulumi.ResourceOptions | None = None
-    ) -> "TenantPolicy":
+    def from_spec(cls, name: str, spec: TenantPolicySpec, opts: Options = None) -> "TenantPolicy":
         """A TenantPolicy from an already validated spec (used when a VirtualCluster embeds one)."""
         policy = cls.__new__(cls)
-        policy._build(name, spec, opts)
+        policy._start(name, opts)
+        policy._build(name, spec)
         return policy
 
-    def _build(
-        self, name: str, spec: TenantPolicySpec, opts: pulumi.ResourceOptions | None
-    ) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+    def _build(self, name: str, spec: TenantPolicySpec) -> None:
         self.spec = spec
         """The validated spec (Python only)."""
         created = _k8s.register(name, render(spec), pulumi.ResourceOptions(parent=self))
@@ -321,10 +290,4 @@ class TenantPolicy(pulumi.ComponentResource):
         self.admission_policy_name = pulumi.Output.from_input(
             f"tenantry-{spec.namespace}" if spec.admission else ""
         )
-        self.register_outputs(
-            {
-                "namespace": self.namespace,
-                "quota_name": self.quota_name,
-                "admission_policy_name": self.admission_policy_name,
-            }
-        )
+        self._finish()

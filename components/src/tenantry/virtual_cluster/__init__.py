@@ -25,23 +25,11 @@ from tenantry_api.config import (
 )
 
 from tenantry import _k8s, _meta, control_plane, tenant_policy, validation
+from tenantry._component import Component, Options
 from tenantry._k8s import Child
 from tenantry.tenant_policy import TenantPolicy
 from tenantry.validation import FieldError
-from tenantry.virtual_cluster.args import (
-    Exposure,
-    ExposureType,
-    Images,
-    RestoreFrom,
-    S3Credentials,
-    SandboxRewrites,
-    Sleep,
-    Snapshots,
-    Store,
-    StoreType,
-    Sync,
-    VirtualClusterArgs,
-)
+from tenantry.virtual_cluster.args import ExposureType, StoreType, VirtualClusterArgs
 from tenantry.virtual_cluster.exposure import check_exposure, service_children
 from tenantry.virtual_cluster.isolation import resolve_isolation, resolve_sandbox_rewrites
 from tenantry.virtual_cluster.rbac import syncer_identity
@@ -53,7 +41,6 @@ from tenantry.virtual_cluster.snapshots import (
     snapshot_children,
 )
 from tenantry.virtual_cluster.spec import (
-    COMPONENT,
     POD_SECURITY,
     WORKLOADS,
     VirtualClusterSpec,
@@ -61,26 +48,7 @@ from tenantry.virtual_cluster.spec import (
     workload_labels,
 )
 
-__all__ = [
-    "Exposure",
-    "ExposureType",
-    "Images",
-    "RestoreFrom",
-    "S3Credentials",
-    "SandboxRewrites",
-    "Sleep",
-    "Snapshots",
-    "Store",
-    "StoreType",
-    "Sync",
-    "VirtualCluster",
-    "VirtualClusterArgs",
-    "VirtualClusterSpec",
-    "render",
-    "resolve",
-]
-
-TYPE_TOKEN = "tenantry:index:VirtualCluster"
+__all__ = ["VirtualCluster", "VirtualClusterArgs", "VirtualClusterSpec", "render", "resolve"]
 
 
 def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
@@ -299,7 +267,7 @@ def statefulset_spec(
     }
 
 
-class VirtualCluster(pulumi.ComponentResource):
+class VirtualCluster(Component):
     """A virtual Kubernetes control plane (upstream kube-apiserver and kube-controller-manager
     on a kine/SQLite or etcd store) in one host namespace, plus the Tenantry syncer that runs the
     tenant's workloads on the host."""
@@ -316,16 +284,8 @@ class VirtualCluster(pulumi.ComponentResource):
     """The tenant kubeconfig (a secret), read from vc-<name> once the control plane is ready;
     empty when read_kubeconfig is false."""
 
-    def __init__(
-        self,
-        name: str,
-        args: VirtualClusterArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        spec = validation.validate(
-            COMPONENT, name, VirtualClusterArgs, args, lambda a: resolve(name, a)
-        )
-        super().__init__(TYPE_TOKEN, name, None, opts)
+    def __init__(self, name: str, args: VirtualClusterArgs, opts: Options = None) -> None:
+        spec = self._validate(name, VirtualClusterArgs, args, resolve, opts)
         self.spec = spec
         child_opts = pulumi.ResourceOptions(parent=self)
         if spec.policy is not None:
@@ -350,15 +310,7 @@ class VirtualCluster(pulumi.ComponentResource):
                 kubeconfig=self.kubeconfig,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs(
-            {
-                "namespace": self.namespace,
-                "service_name": self.service_name,
-                "kubeconfig_secret_name": self.kubeconfig_secret_name,
-                "endpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
+        self._finish()
 
 
 def _read_kubeconfig(

@@ -6,7 +6,7 @@ from typing import Any
 from tenantry_api.config import SyncerConfig
 
 from tenantry._identity import Identity
-from tenantry.virtual_cluster.spec import COMPONENT, VirtualClusterSpec
+from tenantry.virtual_cluster.spec import VirtualClusterSpec
 
 
 def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -60,11 +60,8 @@ def host_rbac_rules(syncer: SyncerConfig) -> tuple[list[dict[str, Any]], list[di
 def syncer_identity(spec: VirtualClusterSpec) -> Identity:
     """The control-plane pod's ServiceAccount (`vc-<name>`) and its roles."""
     rules, cluster_rules = host_rbac_rules(spec.syncer)
-    return Identity(
+    return spec.identity(
         f"vc-{spec.name}",
-        spec.namespace,
-        tenant=spec.namespace,
-        component=COMPONENT,
         rules=rules,
         cluster_role=f"tenantry-vc-{spec.namespace}-{spec.name}",
         cluster_rules=cluster_rules,

@@ -8,7 +8,6 @@ from typing import Any
 from tenantry_api import naming
 from tenantry_api.config import DAYS
 
-from tenantry._identity import Identity
 from tenantry._k8s import Child
 from tenantry.control_plane import (
     API_PORT,
@@ -22,7 +21,6 @@ from tenantry.control_plane import (
 from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import Sleep
 from tenantry.virtual_cluster.spec import (
-    COMPONENT,
     POD_SECURITY,
     SLEEPER_APP,
     VirtualClusterSpec,
@@ -100,11 +98,8 @@ def sleeper_children(spec: VirtualClusterSpec, config_name: str) -> list[Child]:
     assert spec.sleep is not None
     name = f"vc-{spec.name}-sleeper"
     upstream = f"{naming.headless_service_name(spec.name)}.{spec.namespace}.svc:{API_PORT}"
-    identity = Identity(
+    identity = spec.identity(
         name,
-        spec.namespace,
-        tenant=spec.namespace,
-        component=COMPONENT,
         rules=[
             {
                 "apiGroups": ["apps"],

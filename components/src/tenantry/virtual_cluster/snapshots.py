@@ -5,13 +5,11 @@ import re
 from typing import Any
 
 from tenantry import validation
-from tenantry._identity import Identity
 from tenantry._k8s import Child
 from tenantry.control_plane import CONFIG_ARG, CONFIG_DIR, DATA_DIR, RESTRICTED, ControlPlane
 from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import RestoreFrom, Snapshots, StoreType
 from tenantry.virtual_cluster.spec import (
-    COMPONENT,
     POD_SECURITY,
     S3,
     SNAPSHOT_APP,
@@ -177,11 +175,8 @@ def snapshot_children(spec: VirtualClusterSpec, config_name: str) -> list[Child]
             {"name": "config", "configMap": {"name": config_name}},
         ],
     }
-    identity = Identity(
+    identity = spec.identity(
         name,
-        spec.namespace,
-        tenant=spec.namespace,
-        component=COMPONENT,
         # Only the PKI Secret, only read.
         rules=[
             {

@@ -9,6 +9,7 @@ from typing import Any
 from tenantry_api.config import SyncerConfig
 
 from tenantry import _k8s
+from tenantry._identity import Identity, Rule
 from tenantry.control_plane import ControlPlane
 from tenantry.tenant_policy import TenantPolicySpec
 from tenantry.virtual_cluster.args import ExposureType
@@ -74,6 +75,17 @@ class VirtualClusterSpec:
     @property
     def endpoint(self) -> str:
         return self.syncer.endpoint
+
+    def identity(self, account: str, rules: list[Rule], **extra: Any) -> Identity:
+        """The host identity of one of the cluster's workloads, in its namespace."""
+        return Identity(
+            account,
+            self.namespace,
+            tenant=self.namespace,
+            component=COMPONENT,
+            rules=rules,
+            **extra,
+        )
 
     def meta(self, name: str, namespaced: bool = True, **extra: Any) -> dict[str, Any]:
         """Metadata of one of the cluster's host objects, in its namespace unless cluster-wide."""

@@ -14,32 +14,20 @@ from typing import Any
 import pulumi
 from tenantry_api import keys
 from tenantry_api.config import DEFAULT_HOST_PATH_ROOT
-from tenantry_api.runtimes import RuntimeBackend, handler_name
+from tenantry_api.runtimes import handler_name
 from tenantry_api.sandbox import exemptions
 
 from tenantry import _k8s, _meta, validation
+from tenantry._component import Component, Options
 from tenantry._k8s import Child
 from tenantry.common import Isolation, check_tolerations
 from tenantry.validation import FieldError
 from tenantry.virtual_node.agent import agent_children, resolve_agent
-from tenantry.virtual_node.args import Agent, CloudPreset, Compute, IoLimits, VirtualNodeArgs
+from tenantry.virtual_node.args import VirtualNodeArgs
 from tenantry.virtual_node.presets import DEFAULT_OVERHEAD, resolve_preset
 from tenantry.virtual_node.spec import COMPONENT, VirtualNodeSpec
 
-__all__ = [
-    "Agent",
-    "CloudPreset",
-    "Compute",
-    "IoLimits",
-    "RuntimeBackend",
-    "VirtualNode",
-    "VirtualNodeArgs",
-    "VirtualNodeSpec",
-    "render",
-    "resolve",
-]
-
-TYPE_TOKEN = "tenantry:index:VirtualNode"
+__all__ = ["VirtualNode", "VirtualNodeArgs", "VirtualNodeSpec", "render", "resolve"]
 
 
 def resolve(resource_name: str, args: VirtualNodeArgs) -> VirtualNodeSpec:
@@ -129,7 +117,7 @@ def render(spec: VirtualNodeSpec) -> list[Child]:
     return children
 
 
-class VirtualNode(pulumi.ComponentResource):
+class VirtualNode(Component):
     """Node-level isolation: a RuntimeClass backed by a sandboxed containerd runtime handler,
     installed and health-checked on every selected node by the Tenantry node agent. Composed
     with a TenantPolicy, pods must run under it, and admission waves through only what the
@@ -150,16 +138,8 @@ class VirtualNode(pulumi.ComponentResource):
     agent_daemonset_name: pulumi.Output[str]
     """Name of the node agent DaemonSet; empty when the cloud provides the sandbox."""
 
-    def __init__(
-        self,
-        name: str,
-        args: VirtualNodeArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        spec = validation.validate(
-            COMPONENT, name, VirtualNodeArgs, args, lambda a: resolve(name, a)
-        )
-        super().__init__(TYPE_TOKEN, name, None, opts)
+    def __init__(self, name: str, args: VirtualNodeArgs, opts: Options = None) -> None:
+        spec = self._validate(name, VirtualNodeArgs, args, resolve, opts)
         self.spec = spec
         self.isolation: Isolation = spec.isolation
         """Pass to VirtualCluster or TenantPolicy `isolation` (Python only; plain value)."""
@@ -175,14 +155,4 @@ class VirtualNode(pulumi.ComponentResource):
         self.agent_daemonset_name = pulumi.Output.from_input(
             spec.agent_name if spec.agent_config else ""
         )
-        self.register_outputs(
-            {
-                "runtime_class_name": self.runtime_class_name,
-                "handler": self.handler,
-                "backend": self.backend,
-                "node_selector": self.node_selector,
-                "allow_privileged": self.allow_privileged,
-                "host_path_root": self.host_path_root,
-                "agent_daemonset_name": self.agent_daemonset_name,
-            }
-        )
+        self._finish()
