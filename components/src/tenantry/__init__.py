@@ -4,19 +4,22 @@ Three Pulumi components that compose: a TenantPolicy fences a namespace, a Virtu
 inside it, and a VirtualNode makes the synced pods run under a sandboxed runtime.
 """
 
+from tenantry_api.runtimes import RuntimeBackend
+
 from tenantry._meta import VERSION
 from tenantry.common import Isolation, PodSecurityLevel, Toleration
-from tenantry.tenant_policy import (
+from tenantry.tenant_policy import TenantPolicy
+from tenantry.tenant_policy.args import (
     Admission,
     LimitRange,
     Network,
     PodSecurity,
     Quota,
-    TenantPolicy,
     TenantPolicyArgs,
 )
 from tenantry.validation import TenantryInputError
-from tenantry.virtual_cluster import (
+from tenantry.virtual_cluster import VirtualCluster
+from tenantry.virtual_cluster.args import (
     Exposure,
     ExposureType,
     Images,
@@ -28,18 +31,10 @@ from tenantry.virtual_cluster import (
     Store,
     StoreType,
     Sync,
-    VirtualCluster,
     VirtualClusterArgs,
 )
-from tenantry.virtual_node import (
-    Agent,
-    CloudPreset,
-    Compute,
-    IoLimits,
-    RuntimeBackend,
-    VirtualNode,
-    VirtualNodeArgs,
-)
+from tenantry.virtual_node import VirtualNode
+from tenantry.virtual_node.args import Agent, CloudPreset, Compute, IoLimits, VirtualNodeArgs
 
 COMPONENTS = [TenantPolicy, VirtualCluster, VirtualNode]
 """Every component the provider hosts."""

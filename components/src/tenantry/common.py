@@ -1,4 +1,4 @@
-"""Input types shared by more than one component.
+"""Input types, and their checks, shared by more than one component.
 
 These TypedDicts are part of the package schema: Pulumi's analyzer reads their annotations and
 docstrings, and pydantic validates against them.
@@ -11,9 +11,9 @@ from tenantry_api.config import PodSecurityLevel
 from tenantry_api.runtimes import RuntimeBackend
 from typing_extensions import TypedDict
 
-from tenantry.validation import STRICT
+from tenantry.validation import STRICT, FieldError
 
-__all__ = ["Isolation", "PodSecurityLevel", "Toleration"]
+__all__ = ["Isolation", "PodSecurityLevel", "Toleration", "check_tolerations"]
 
 
 @with_config(STRICT)
@@ -28,6 +28,21 @@ class Toleration(TypedDict):
     """Taint value, for operator Equal."""
     effect: NotRequired[str]
     """NoSchedule, PreferNoSchedule or NoExecute; empty matches every effect."""
+
+
+_OPERATORS = ("Equal", "Exists")
+_EFFECTS = ("", "NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def check_tolerations(field: str, tolerations: list[Toleration]) -> list[Toleration]:
+    for i, toleration in enumerate(tolerations):
+        if toleration.get("operator", "Equal") not in _OPERATORS:
+            raise FieldError(f"{field}[{i}].operator", f"must be one of {', '.join(_OPERATORS)}")
+        if toleration.get("effect", "") not in _EFFECTS:
+            raise FieldError(
+                f"{field}[{i}].effect", f"must be one of {', '.join(filter(None, _EFFECTS))}"
+            )
+    return tolerations
 
 
 @with_config(STRICT)

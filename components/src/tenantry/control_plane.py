@@ -1,4 +1,4 @@
-"""The virtual control plane's containers: pure rendering of commands, flags and mounts.
+"""The control-plane pod's containers: pure rendering of commands, flags and mounts.
 
 Kept apart from the component so the integration tests can run exactly these commands with
 locally built binaries. docs/virtual-cluster.md explains each flag.
@@ -11,8 +11,6 @@ from tenantry_api.config import CONFIG_KEY
 
 PKI_DIR = "/pki"
 DATA_DIR = "/data"
-SCRATCH_DIR = "/scratch"
-"""An emptyDir where snapshots are packed and unpacked (the root filesystem is read-only)."""
 CONFIG_DIR = "/etc/tenantry"
 API_PORT = 6443
 SYNCER_PORT = 8080
@@ -32,31 +30,6 @@ DISABLED_CONTROLLERS = (
 
 
 @dataclass(frozen=True)
-class S3:
-    """Where snapshots live and how the syncer image reaches them."""
-
-    region: str = ""
-    endpoint_url: str = ""
-    credentials_secret: str | None = None
-    """Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become environment."""
-
-
-@dataclass(frozen=True)
-class Restore:
-    uri: str
-    overwrite: bool
-    s3: S3
-
-
-@dataclass(frozen=True)
-class Snapshots:
-    bucket: str
-    prefix: str
-    retention: int
-    s3: S3
-
-
-@dataclass(frozen=True)
 class ControlPlane:
     name: str
     kubernetes_version: str
@@ -68,11 +41,9 @@ class ControlPlane:
     kine_image: str
     etcd_image: str
     syncer_image: str
-    restore: Restore | None = None
-    """Seed the store and the PKI from a snapshot before the first start."""
 
 
-def _probe(
+def probe(
     path: str, period: int, failure_threshold: int, port: int = API_PORT, scheme: str = "HTTPS"
 ) -> dict[str, Any]:
     return {
@@ -171,123 +142,13 @@ RESTRICTED: dict[str, Any] = {
 CONFIG_ARG = ["--config", f"{CONFIG_DIR}/{CONFIG_KEY}"]
 
 
-def _s3_flags(s3: S3) -> list[str]:
-    flags = []
-    if s3.region:
-        flags.append(f"--region={s3.region}")
-    if s3.endpoint_url:
-        flags.append(f"--endpoint-url={s3.endpoint_url}")
-    return flags
-
-
-def _s3_env(s3: S3) -> dict[str, Any]:
-    if s3.credentials_secret is None:
-        return {}
-    return {"envFrom": [{"secretRef": {"name": s3.credentials_secret}}]}
-
-
-def restore_container(cp: ControlPlane, restore: Restore) -> dict[str, Any]:
-    """The init container that seeds the store volume and the PKI Secret from a snapshot; it
-    runs before `init`, which then finds the restored CAs."""
-    return {
-        "name": "restore",
-        "image": cp.syncer_image,
-        "command": ["tenantry-syncer", "restore", restore.uri],
-        "args": [
-            *CONFIG_ARG,
-            f"--data-dir={DATA_DIR}",
-            f"--work-dir={SCRATCH_DIR}",
-            *_s3_flags(restore.s3),
-            *(["--overwrite"] if restore.overwrite else []),
-        ],
-        **_s3_env(restore.s3),
-        "volumeMounts": [
-            {"name": "data", "mountPath": DATA_DIR},
-            {"name": "scratch", "mountPath": SCRATCH_DIR},
-            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-        ],
-        "securityContext": RESTRICTED,
-    }
-
-
-def snapshot_container(cp: ControlPlane, snapshots: Snapshots) -> dict[str, Any]:
-    """The snapshot CronJob's container: it mounts the control plane's store volume (its pod
-    runs on the same node) and backs SQLite up online."""
-    return {
-        "name": "snapshot",
-        "image": cp.syncer_image,
-        "command": ["tenantry-syncer", "snapshot"],
-        "args": [
-            *CONFIG_ARG,
-            f"--data-dir={DATA_DIR}",
-            f"--work-dir={SCRATCH_DIR}",
-            f"--bucket={snapshots.bucket}",
-            f"--prefix={snapshots.prefix}",
-            f"--retention={snapshots.retention}",
-            *_s3_flags(snapshots.s3),
-        ],
-        **_s3_env(snapshots.s3),
-        "volumeMounts": [
-            {"name": "data", "mountPath": DATA_DIR},
-            {"name": "scratch", "mountPath": SCRATCH_DIR},
-            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-        ],
-        "securityContext": RESTRICTED,
-    }
-
-
-SLEEPER_PORT = 6443
-"""Where the sleeper takes the tenant's connections; the VirtualCluster's Service targets it."""
-
-
-@dataclass(frozen=True)
-class Sleep:
-    idle_seconds: int
-    awake_hours: str = ""
-    awake_days: tuple[str, ...] = ()
-    time_zone: str = ""
-
-
-def sleeper_container(cp: ControlPlane, sleep: Sleep, upstream: str) -> dict[str, Any]:
-    """The always-on sleeper: a pass-through proxy in front of ``upstream`` (the control-plane
-    pod's API port) that scales it to zero after inactivity and back on a request."""
-    flags = [
-        *CONFIG_ARG,
-        f"--upstream={upstream}",
-        f"--listen-port={SLEEPER_PORT}",
-        f"--health-port={SYNCER_PORT}",
-        f"--idle-seconds={sleep.idle_seconds}",
-    ]
-    if sleep.awake_hours:
-        flags.append(f"--awake-hours={sleep.awake_hours}")
-    if sleep.awake_days:
-        flags.append(f"--awake-days={','.join(sleep.awake_days)}")
-    if sleep.time_zone:
-        flags.append(f"--time-zone={sleep.time_zone}")
-    return {
-        "name": "sleeper",
-        "image": cp.syncer_image,
-        "command": ["tenantry-syncer", "sleep"],
-        "args": flags,
-        "ports": [
-            {"name": "https", "containerPort": SLEEPER_PORT},
-            {"name": "metrics", "containerPort": SYNCER_PORT},
-        ],
-        "readinessProbe": _probe("/readyz", 5, 3, port=SYNCER_PORT, scheme="HTTP"),
-        "livenessProbe": _probe("/healthz", 10, 6, port=SYNCER_PORT, scheme="HTTP"),
-        "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
-        "securityContext": RESTRICTED,
-    }
-
-
 def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(init containers, containers) of the control-plane pod."""
     pki = {"name": "pki", "mountPath": PKI_DIR}
     config = {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}
     config_arg = CONFIG_ARG
     restricted = RESTRICTED
-    init = [restore_container(cp, cp.restore)] if cp.restore else []
-    init += [
+    init = [
         {
             "name": "init",
             "image": cp.syncer_image,
@@ -304,8 +165,8 @@ def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, A
             "command": ["kube-apiserver"],
             "args": api_server_args(cp),
             "ports": [{"name": "https", "containerPort": API_PORT}],
-            "readinessProbe": _probe("/readyz", 5, 3),
-            "livenessProbe": _probe("/livez", 10, 6),
+            "readinessProbe": probe("/readyz", 5, 3),
+            "livenessProbe": probe("/livez", 10, 6),
             "volumeMounts": [{**pki, "readOnly": True}],
             "securityContext": restricted,
         },
@@ -332,8 +193,8 @@ def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, A
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
             ],
             "ports": [{"name": "metrics", "containerPort": SYNCER_PORT}],
-            "readinessProbe": _probe("/readyz", 5, 3, port=SYNCER_PORT, scheme="HTTP"),
-            "livenessProbe": _probe("/healthz", 10, 6, port=SYNCER_PORT, scheme="HTTP"),
+            "readinessProbe": probe("/readyz", 5, 3, port=SYNCER_PORT, scheme="HTTP"),
+            "livenessProbe": probe("/healthz", 10, 6, port=SYNCER_PORT, scheme="HTTP"),
             "volumeMounts": [{**pki, "readOnly": True}, config],
             "securityContext": restricted,
         },

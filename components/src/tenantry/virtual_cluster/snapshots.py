@@ -1,0 +1,231 @@
+"""Snapshots of the control plane's store and PKI to S3, and the restore that seeds a new
+virtual cluster from one: their checks, the snapshot CronJob and both containers."""
+
+import re
+from typing import Any
+
+from tenantry import validation
+from tenantry._k8s import Child
+from tenantry.control_plane import CONFIG_ARG, CONFIG_DIR, DATA_DIR, RESTRICTED, ControlPlane
+from tenantry.validation import FieldError
+from tenantry.virtual_cluster.args import RestoreFrom, Snapshots, StoreType
+from tenantry.virtual_cluster.spec import (
+    POD_SECURITY,
+    S3,
+    SNAPSHOT_APP,
+    Restore,
+    VirtualClusterSpec,
+    app_labels,
+    workload_labels,
+)
+from tenantry.virtual_cluster.spec import Snapshots as SnapshotTarget
+
+SCRATCH_DIR = "/scratch"
+"""An emptyDir where snapshots are packed and unpacked (the root filesystem is read-only)."""
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
+
+
+def _s3(field: str, region: str, endpoint_url: str, secret: str | None) -> S3:
+    if region and not _REGION.fullmatch(region):
+        raise FieldError(f"{field}.region", f"{region!r} is not a region name")
+    if endpoint_url and not re.fullmatch(r"https?://[^/\s]+/?", endpoint_url):
+        raise FieldError(f"{field}.endpoint_url", f"{endpoint_url!r} is not http(s)://host[:port]")
+    if secret is not None:
+        validation.dns_label(f"{field}.credentials", secret)
+    return S3(region, endpoint_url.rstrip("/"), secret)
+
+
+def resolve_snapshots(
+    args: Snapshots | None, store: StoreType
+) -> tuple[SnapshotTarget | None, str, dict[str, str] | None]:
+    """(where snapshots go, their schedule, the snapshot ServiceAccount's annotations)."""
+    if args is None:
+        return None, "", None
+    if store is not StoreType.SQLITE:
+        raise FieldError(
+            "snapshots", "needs store.type sqlite (snapshots of etcd are not supported yet)"
+        )
+    bucket = args["bucket"]
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise FieldError("snapshots.bucket", f"{bucket!r} is not an S3 bucket name")
+    prefix = args.get("prefix", "tenantry")
+    if prefix != prefix.strip("/") or "//" in prefix:
+        raise FieldError("snapshots.prefix", f"{prefix!r} must not start or end with '/'")
+    schedule = args.get("schedule", "0 3 * * *")
+    fields = schedule.split()
+    if not (schedule.startswith("@") or (len(fields) == 5 and all(map(_CRON_FIELD.match, fields)))):
+        raise FieldError("snapshots.schedule", f"{schedule!r} is not a cron schedule")
+    retention = args.get("retention", 7)
+    if retention < 1:
+        raise FieldError("snapshots.retention", f"{retention} must keep at least one snapshot")
+    credentials = args.get("credentials", {})
+    s3 = _s3(
+        "snapshots",
+        args.get("region", ""),
+        args.get("endpoint_url", ""),
+        credentials.get("secret_name"),
+    )
+    annotations = dict(credentials.get("service_account_annotations", {}))
+    return SnapshotTarget(bucket, prefix, retention, s3), schedule, annotations
+
+
+def resolve_restore(args: RestoreFrom | None, store: StoreType) -> Restore | None:
+    if args is None:
+        return None
+    if store is not StoreType.SQLITE:
+        raise FieldError("restore_from", "needs store.type sqlite")
+    uri = args["uri"]
+    if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+", uri):
+        raise FieldError("restore_from.uri", f"{uri!r} is not s3://<bucket>/<snapshot folder>")
+    s3 = _s3(
+        "restore_from",
+        args.get("region", ""),
+        args.get("endpoint_url", ""),
+        args.get("credentials_secret"),
+    )
+    return Restore(uri, args.get("overwrite", False), s3)
+
+
+def _s3_flags(s3: S3) -> list[str]:
+    flags = []
+    if s3.region:
+        flags.append(f"--region={s3.region}")
+    if s3.endpoint_url:
+        flags.append(f"--endpoint-url={s3.endpoint_url}")
+    return flags
+
+
+def _store_job(
+    cp: ControlPlane, name: str, command: list[str], flags: list[str], s3: S3
+) -> dict[str, Any]:
+    """A syncer container that moves the store between S3 and the store volume, packing in
+    the scratch directory; ``flags`` follow the config and the two directories."""
+    env = {"envFrom": [{"secretRef": {"name": s3.credentials_secret}}]}
+    return {
+        "name": name,
+        "image": cp.syncer_image,
+        "command": ["tenantry-syncer", *command],
+        "args": [*CONFIG_ARG, f"--data-dir={DATA_DIR}", f"--work-dir={SCRATCH_DIR}", *flags],
+        **(env if s3.credentials_secret is not None else {}),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_DIR},
+            {"name": "scratch", "mountPath": SCRATCH_DIR},
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        ],
+        "securityContext": RESTRICTED,
+    }
+
+
+def restore_container(cp: ControlPlane, restore: Restore) -> dict[str, Any]:
+    """The init container that seeds the store volume and the PKI Secret from a snapshot; it
+    runs before `init`, which then finds the restored CAs."""
+    overwrite = ["--overwrite"] if restore.overwrite else []
+    return _store_job(
+        cp, "restore", ["restore", restore.uri], [*_s3_flags(restore.s3), *overwrite], restore.s3
+    )
+
+
+def snapshot_container(cp: ControlPlane, snapshots: SnapshotTarget) -> dict[str, Any]:
+    """The snapshot CronJob's container: it mounts the control plane's store volume (its pod
+    runs on the same node) and backs SQLite up online."""
+    flags = [
+        f"--bucket={snapshots.bucket}",
+        f"--prefix={snapshots.prefix}",
+        f"--retention={snapshots.retention}",
+        *_s3_flags(snapshots.s3),
+    ]
+    return _store_job(cp, "snapshot", ["snapshot"], flags, snapshots.s3)
+
+
+def snapshot_labels(spec: VirtualClusterSpec) -> dict[str, str]:
+    return workload_labels(SNAPSHOT_APP, spec.name)
+
+
+def data_claim_name(spec: VirtualClusterSpec) -> str:
+    """The store's PVC: the StatefulSet's `data` claim template for pod 0."""
+    return f"data-{spec.name}-0"
+
+
+def snapshot_children(spec: VirtualClusterSpec, config_name: str) -> list[Child]:
+    assert spec.snapshots is not None
+    name = f"vc-{spec.name}-snapshot"
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": name,
+        "restartPolicy": "Never",
+        "securityContext": POD_SECURITY,
+        # The store volume is ReadWriteOnce: the job runs on the control plane's node, where
+        # the volume is already attached, and reads the live SQLite database beside kine.
+        "affinity": {
+            "podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "labelSelector": {"matchLabels": app_labels(spec)},
+                        "topologyKey": "kubernetes.io/hostname",
+                    }
+                ]
+            }
+        },
+        "containers": [snapshot_container(spec.control_plane, spec.snapshots)],
+        "volumes": [
+            {"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(spec)}},
+            {"name": "scratch", "emptyDir": {}},
+            {"name": "config", "configMap": {"name": config_name}},
+        ],
+    }
+    identity = spec.identity(
+        name,
+        # Only the PKI Secret, only read.
+        rules=[
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": [spec.syncer.pki_secret],
+                "verbs": ["get"],
+            }
+        ],
+        annotations=spec.snapshot_sa_annotations or None,
+    )
+    return [
+        *identity.children("snapshot-"),
+        Child(
+            "snapshot-netpol",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": spec.meta(name),
+                # S3 and the host API, whatever the tenant's default-deny says.
+                "spec": {
+                    "podSelector": {"matchLabels": snapshot_labels(spec)},
+                    "policyTypes": ["Egress"],
+                    "egress": [{}],
+                },
+            },
+        ),
+        Child(
+            "snapshot",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": spec.meta(name),
+                "spec": {
+                    "schedule": spec.snapshot_schedule,
+                    "concurrencyPolicy": "Forbid",
+                    "successfulJobsHistoryLimit": 3,
+                    "failedJobsHistoryLimit": 3,
+                    "jobTemplate": {
+                        "spec": {
+                            "backoffLimit": 2,
+                            "template": {
+                                "metadata": {"labels": snapshot_labels(spec)},
+                                "spec": pod_spec,
+                            },
+                        }
+                    },
+                },
+            },
+            depends_on=(*identity.bindings("snapshot-"), "config"),
+        ),
+    ]
