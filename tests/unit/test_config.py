@@ -74,7 +74,7 @@ def test_sleep_and_snapshot_documents_round_trip_with_their_defaults() -> None:
         ({"idle_seconds": 60, "awake_hours": "8-18"}, "awake_hours"),
         ({"idle_seconds": 60, "awake_hours": "08:00-08:00"}, "awake_hours"),
         ({"idle_seconds": 60, "awake_hours": "08:00-18:00", "awake_days": ["Mo"]}, "awake_days"),
-        ({"idle_seconds": 60, "awake_days": ["Mon"]}, "awake_days needs awake_hours"),
+        ({"idle_seconds": 60, "awake_days": ["Mon"]}, "needs awake_hours"),
         ({"idle_seconds": 60, "awake_hours": "08:00-18:00", "time_zone": "Mars/Base"}, "time_zone"),
     ],
 )

@@ -4,13 +4,21 @@ import datetime as dt
 
 import pytest
 from tenantry import ExposureType
-from tenantry_api.config import SleepSettings
+from tenantry_api import keys
+from tenantry_api.config import (
+    SLEEPER_CONFIG_KEY,
+    SleeperConfig,
+    SleepSettings,
+    config_hash,
+    load,
+)
 from tenantry_syncer.sleeper import AwakeHours
 
 from tests.unit.test_virtual_cluster import STS, SVC, cluster
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CM = "kubernetes:core/v1:ConfigMap"
 
 
 def test_without_sleep_there_is_no_sleeper_and_the_service_targets_the_api_server() -> None:
@@ -44,13 +52,18 @@ def test_sleep_puts_the_sleeper_in_front_of_the_api_server() -> None:
     pod = d.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["command"] == ["tenantry-syncer", "sleep"]
-    assert {
-        "--upstream=acme-headless.acme.svc:6443",
-        "--idle-seconds=900",
-        "--awake-hours=08:00-18:00",
-        "--awake-days=Mon,Fri",
-        "--time-zone=Europe/Berlin",
-    } <= set(container["args"])
+    assert container["args"][:2] == ["--config", f"/etc/tenantry/{SLEEPER_CONFIG_KEY}"]
+    assert "--upstream=acme-headless.acme.svc:6443" in container["args"]
+    # The settings travel in the sleeper's document, which its pod template hashes.
+    document = load(SleeperConfig, d.one(CM).inputs["data"][SLEEPER_CONFIG_KEY])
+    assert document.sleep == SleepSettings(
+        idle_seconds=900,
+        awake_hours="08:00-18:00",
+        awake_days=["Mon", "Fri"],
+        time_zone="Europe/Berlin",
+    )
+    template = d.one(DEPLOYMENT).inputs["spec"]["template"]["metadata"]
+    assert template["annotations"] == {keys.CONFIG_HASH: config_hash(document.to_json())}
     rules = d.one(ROLE, "acme-sleeper-role").inputs["rules"]
     assert rules[0] == {
         "apiGroups": ["apps"],

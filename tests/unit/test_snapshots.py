@@ -3,6 +3,14 @@
 from typing import Any
 
 import pytest
+from tenantry_api import keys
+from tenantry_api.config import (
+    SNAPSHOT_CONFIG_KEY,
+    SnapshotConfig,
+    SnapshotSettings,
+    config_hash,
+    load,
+)
 from tenantry_syncer import snapshot
 
 from tests.unit.test_virtual_cluster import STS, cluster
@@ -10,6 +18,7 @@ from tests.unit.test_virtual_cluster import STS, cluster
 CRONJOB = "kubernetes:batch/v1:CronJob"
 SA = "kubernetes:core/v1:ServiceAccount"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CM = "kubernetes:core/v1:ConfigMap"
 
 
 def pod_of_cronjob(d: Any) -> dict[str, Any]:
@@ -46,14 +55,23 @@ def test_snapshots_render_a_cronjob_beside_the_store() -> None:
     pod = pod_of_cronjob(d)
     (container,) = pod["containers"]
     assert container["command"] == ["tenantry-syncer", "snapshot"]
-    assert {
-        "--bucket=backups",
-        "--prefix=team/a",
-        "--retention=5",
-        "--region=eu-west-1",
-        "--endpoint-url=https://minio.example:9000",
+    assert container["args"] == [
+        "--config",
+        f"/etc/tenantry/{SNAPSHOT_CONFIG_KEY}",
         "--data-dir=/data",
-    } <= set(container["args"])
+        "--work-dir=/scratch",
+    ]
+    # The settings travel in the snapshot job's document, validated once by tenantry_api.
+    document = load(SnapshotConfig, d.one(CM).inputs["data"][SNAPSHOT_CONFIG_KEY])
+    assert document.snapshots == SnapshotSettings(
+        bucket="backups",
+        prefix="team/a",
+        retention=5,
+        region="eu-west-1",
+        endpoint_url="https://minio.example:9000",
+    )
+    template = d.one(CRONJOB).inputs["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+    assert template["annotations"] == {keys.CONFIG_HASH: config_hash(document.to_json())}
     assert container["envFrom"] == [{"secretRef": {"name": "s3"}}]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     # The store's own claim, on the control plane's node.

@@ -4,7 +4,8 @@ from typing import Any
 
 import pulumi
 from tenantry import ExposureType, StoreType, VirtualCluster, VirtualClusterArgs, VirtualNode
-from tenantry_api.config import CONFIG_KEY, SandboxRewrites, SyncerConfig, load
+from tenantry_api import keys
+from tenantry_api.config import CONFIG_KEY, SandboxRewrites, SyncerConfig, config_hash, load
 from tenantry_api.runtimes import RuntimeBackend
 
 from tests.support.mocks import MOCK_KUBECONFIG, Deployment, deploy
@@ -292,3 +293,19 @@ def test_sandbox_rewrites_are_on_by_default_and_each_can_be_switched_off() -> No
     assert syncer_config(off).sandbox_rewrites == SandboxRewrites(
         host_network=False, host_port=False
     )
+
+
+def test_the_control_plane_pod_template_carries_the_hash_of_its_config() -> None:
+    def template_hash(args: VirtualClusterArgs) -> str:
+        d = cluster(args)
+        document = d.one("kubernetes:core/v1:ConfigMap").inputs["data"][CONFIG_KEY]
+        annotations = d.one(STS).inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {keys.CONFIG_HASH: config_hash(document)}
+        return str(annotations[keys.CONFIG_HASH])
+
+    plain = template_hash({})
+    assert template_hash({}) == plain
+    # A changed sync.* setting changes the document, so the pod is rolled.
+    assert template_hash({"sync": {"ingresses": True}}) != plain
+    # The sleeper's settings live in its own document: they leave the control plane alone.
+    assert template_hash({"sleep": {"after_minutes": 5}}) == plain

@@ -4,7 +4,8 @@ import json
 from typing import Any
 
 from tenantry import CloudPreset, Compute, RuntimeBackend, VirtualNode, VirtualNodeArgs
-from tenantry_api.config import CONFIG_KEY, NodeAgentConfig, load
+from tenantry_api import keys
+from tenantry_api.config import CONFIG_KEY, NodeAgentConfig, config_hash, load
 
 from tests.support.mocks import Deployment, deploy
 
@@ -157,3 +158,17 @@ def test_the_host_path_root_reaches_the_agent_and_the_isolation() -> None:
     pod = d.one(DS).inputs["spec"]["template"]["spec"]
     (tenants,) = [v for v in pod["volumes"] if v["name"] == "tenant-dirs"]
     assert tenants["hostPath"] == {"path": "/srv/tenants", "type": "DirectoryOrCreate"}
+
+
+def test_the_agent_pod_template_carries_the_hash_of_its_config() -> None:
+    def template_hash(args: VirtualNodeArgs) -> str:
+        d, _ = node(args)
+        document = d.one(CM).inputs["data"][CONFIG_KEY]
+        annotations = d.one(DS).inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {keys.CONFIG_HASH: config_hash(document)}
+        return str(annotations[keys.CONFIG_HASH])
+
+    gvisor = template_hash({"backend": RuntimeBackend.GVISOR})
+    assert template_hash({"backend": RuntimeBackend.GVISOR}) == gvisor
+    # A changed document rolls the agent pods.
+    assert template_hash({"backend": RuntimeBackend.GVISOR, "tenant_namespaces": ["a"]}) != gvisor

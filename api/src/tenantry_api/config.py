@@ -7,12 +7,19 @@ or agent older than its config fails loudly instead of ignoring a setting.
 import hashlib
 import posixpath
 import re
-import typing
 import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tenantry_api.naming import DNS1123_LABEL_PATTERN, pki_secret_name
 from tenantry_api.runtimes import RuntimeBackend, handler_name
@@ -215,8 +222,16 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9-]{1,32}$")
 _ENDPOINT_URL = re.compile(r"^https?://[^/\s]+/?$")
 
-Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-DAYS: tuple[Day, ...] = typing.get_args(Day)
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def check_day(value: str) -> str:
+    if value not in DAYS:
+        raise ValueError(f"{value!r} is not one of {', '.join(DAYS)}")
+    return value
+
+
+Day = Annotated[str, AfterValidator(check_day)]
 
 
 def check_awake_hours(value: str) -> str:
@@ -260,6 +275,12 @@ def check_prefix(value: str) -> str:
     return value
 
 
+def check_retention(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"{value} must keep at least one snapshot")
+    return value
+
+
 Region = Annotated[str, AfterValidator(check_region)]
 EndpointUrl = Annotated[str, AfterValidator(check_endpoint_url)]
 
@@ -276,23 +297,29 @@ class SleepSettings(_Strict):
     time_zone: Annotated[str, AfterValidator(check_time_zone)] = ""
     """IANA time zone of ``awake_hours``; empty: UTC."""
 
-    @model_validator(mode="after")
-    def _days_need_hours(self) -> Self:
-        if self.awake_days and not self.awake_hours:
-            raise ValueError("awake_days needs awake_hours")
-        return self
+    @field_validator("awake_days")
+    @classmethod
+    def _days_need_hours(cls, days: list[str], info: ValidationInfo) -> list[str]:
+        if days and not info.data.get("awake_hours"):
+            raise ValueError("needs awake_hours")
+        return days
 
 
-class SnapshotSettings(_Strict):
+class S3Endpoint(_Strict):
+    """How an S3 (or S3-compatible) store is reached."""
+
+    region: Region = ""
+    endpoint_url: EndpointUrl = ""
+    """For S3-compatible stores."""
+
+
+class SnapshotSettings(S3Endpoint):
     """Where snapshots go and how many are kept (docs/snapshots-and-sleep.md)."""
 
     bucket: Annotated[str, AfterValidator(check_bucket)]
     prefix: Annotated[str, AfterValidator(check_prefix)] = "tenantry"
-    retention: int = Field(default=7, ge=1)
+    retention: Annotated[int, AfterValidator(check_retention)] = 7
     """Complete snapshots kept; older ones are deleted after each new one."""
-    region: Region = ""
-    endpoint_url: EndpointUrl = ""
-    """For S3-compatible stores."""
 
 
 class _VirtualClusterDocument(Document):
@@ -362,6 +389,7 @@ __all__ = [
     "Isolation",
     "NodeAgentConfig",
     "PodSecurityLevel",
+    "S3Endpoint",
     "SandboxRewrites",
     "SleepSettings",
     "SleeperConfig",

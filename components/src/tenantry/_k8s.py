@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 from tenantry_api import keys
+from tenantry_api.config import config_hash
 from tenantry_api.types import Manifest
 
 
@@ -84,6 +85,12 @@ def register(
             f"{component_name}-{child.suffix}", **_kwargs(child.manifest), opts=child_opts
         )
     return created
+
+
+def pod_metadata(labels: dict[str, str], *documents: str) -> dict[str, Any]:
+    """A pod template's metadata: its labels, and the hash of the config ``documents`` its pod
+    reads, so a changed document rolls the pod."""
+    return {"labels": labels, "annotations": {keys.CONFIG_HASH: config_hash(*documents)}}
 
 
 def metadata(

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import pulumi
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from tenantry_api.config import check_host_path_root
 from tenantry_api.naming import is_dns1123_label
 
@@ -74,6 +74,22 @@ def validate(
         return resolve(args)
     except FieldError as e:
         raise TenantryInputError(component, resource_name, e.field, e.reason) from None
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def api_model(field: str, model_type: type[ModelT], data: Mapping[str, Any]) -> ModelT:
+    """``data`` as one of tenantry_api's models, which validate it once for every reader; the
+    first problem becomes a FieldError under ``field`` (``sleep.awake_days[0]``)."""
+    try:
+        return model_type.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = field
+        for part in first["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else f".{part}"
+        raise FieldError(where, first["msg"].removeprefix("Value error, ")) from None
 
 
 # --- semantic checks, each raising FieldError(field, reason) ---

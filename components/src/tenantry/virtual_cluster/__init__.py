@@ -18,6 +18,8 @@ from tenantry_api.config import (
     CONFIG_KEY,
     MAX_USER_PRIORITY,
     MIN_PRIORITY,
+    SLEEPER_CONFIG_KEY,
+    SNAPSHOT_CONFIG_KEY,
     FromHost,
     FromVirtual,
     PodSecurityLevel,
@@ -26,7 +28,7 @@ from tenantry_api.config import (
 
 from tenantry import _k8s, _meta, control_plane, tenant_policy, validation
 from tenantry._component import Component, Options
-from tenantry._k8s import Child
+from tenantry._k8s import Child, pod_metadata
 from tenantry.tenant_policy import TenantPolicy
 from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import ExposureType, StoreType, VirtualClusterArgs
@@ -108,7 +110,9 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
     )
     images = args.get("images", {})
     store_type = store.get("type", StoreType.SQLITE)
-    snapshots, schedule, sa_annotations = resolve_snapshots(args.get("snapshots"), store_type)
+    snapshots, schedule, sa_annotations = resolve_snapshots(
+        args.get("snapshots"), store_type, name, namespace
+    )
     restore = resolve_restore(args.get("restore_from"), store_type)
     syncer = SyncerConfig(
         vcluster=name,
@@ -167,7 +171,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         snapshots=snapshots,
         snapshot_schedule=schedule,
         snapshot_sa_annotations=sa_annotations,
-        sleep=resolve_sleep(args.get("sleep")),
+        sleep=resolve_sleep(args.get("sleep"), name, namespace),
     )
 
 
@@ -182,7 +186,7 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": spec.meta(config_name),
-                "data": {CONFIG_KEY: spec.syncer.to_json()},
+                "data": config_documents(spec),
             },
         )
     )
@@ -224,6 +228,17 @@ def render(spec: VirtualClusterSpec) -> list[Child]:
     return children
 
 
+def config_documents(spec: VirtualClusterSpec) -> dict[str, str]:
+    """The ConfigMap's documents: the SyncerConfig, and the sleeper's and the snapshot job's
+    when they are on; each pod template hashes the one it reads."""
+    documents = {CONFIG_KEY: spec.syncer.to_json()}
+    if spec.sleep is not None:
+        documents[SLEEPER_CONFIG_KEY] = spec.sleep.to_json()
+    if spec.snapshots is not None:
+        documents[SNAPSHOT_CONFIG_KEY] = spec.snapshots.document.to_json()
+    return documents
+
+
 def statefulset_spec(
     spec: VirtualClusterSpec, service_account: str, config_name: str
 ) -> dict[str, Any]:
@@ -248,7 +263,7 @@ def statefulset_spec(
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": app_labels(spec)},
         "template": {
-            "metadata": {"labels": app_labels(spec)},
+            "metadata": pod_metadata(app_labels(spec), spec.syncer.to_json()),
             "spec": {
                 "serviceAccountName": service_account,
                 "automountServiceAccountToken": True,

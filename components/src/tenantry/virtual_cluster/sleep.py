@@ -1,17 +1,15 @@
 """Sleep: the always-on sleeper that scales the control plane to zero when the tenant is idle
 and back on a request. Its checks, its Deployment and its container."""
 
-import re
-import zoneinfo
 from typing import Any
 
 from tenantry_api import naming
-from tenantry_api.config import DAYS
+from tenantry_api.config import SLEEPER_CONFIG_KEY, SleeperConfig, SleepSettings
 
-from tenantry._k8s import Child
+from tenantry import validation
+from tenantry._k8s import Child, pod_metadata
 from tenantry.control_plane import (
     API_PORT,
-    CONFIG_ARG,
     CONFIG_DIR,
     RESTRICTED,
     SYNCER_PORT,
@@ -26,59 +24,45 @@ from tenantry.virtual_cluster.spec import (
     VirtualClusterSpec,
     workload_labels,
 )
-from tenantry.virtual_cluster.spec import Sleep as SleepTarget
 
 SLEEPER_PORT = 6443
 """Where the sleeper takes the tenant's connections; the VirtualCluster's Service targets it."""
 
-_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
 
-
-def resolve_sleep(args: Sleep | None) -> SleepTarget | None:
+def resolve_sleep(args: Sleep | None, name: str, namespace: str) -> SleeperConfig | None:
+    """The sleeper's document; tenantry_api checks the hours, days and time zone."""
     if args is None:
         return None
     minutes = args.get("after_minutes", 30)
     if minutes < 1:
         raise FieldError("sleep.after_minutes", f"{minutes} must be at least 1")
-    hours = args.get("awake_hours", "")
-    if hours and (not _HOURS.fullmatch(hours) or hours[:5] == hours[6:]):
-        raise FieldError("sleep.awake_hours", f"{hours!r} is not a range HH:MM-HH:MM")
-    days = tuple(args.get("awake_days", []))
-    for i, day in enumerate(days):
-        if day not in DAYS:
-            raise FieldError(f"sleep.awake_days[{i}]", f"{day!r} is not one of {', '.join(DAYS)}")
-    if days and not hours:
-        raise FieldError("sleep.awake_days", "needs awake_hours")
-    zone = args.get("time_zone", "")
-    if zone:
-        try:
-            zoneinfo.ZoneInfo(zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-            raise FieldError("sleep.time_zone", f"{zone!r} is not an IANA time zone") from e
-    return SleepTarget(minutes * 60, hours, days, zone)
+    settings = validation.api_model(
+        "sleep",
+        SleepSettings,
+        {
+            "idle_seconds": minutes * 60,
+            "awake_hours": args.get("awake_hours", ""),
+            "awake_days": args.get("awake_days", []),
+            "time_zone": args.get("time_zone", ""),
+        },
+    )
+    return SleeperConfig(vcluster=name, host_namespace=namespace, sleep=settings)
 
 
-def sleeper_container(cp: ControlPlane, sleep: SleepTarget, upstream: str) -> dict[str, Any]:
+def sleeper_container(cp: ControlPlane, upstream: str) -> dict[str, Any]:
     """The always-on sleeper: a pass-through proxy in front of ``upstream`` (the control-plane
     pod's API port) that scales it to zero after inactivity and back on a request."""
-    flags = [
-        *CONFIG_ARG,
-        f"--upstream={upstream}",
-        f"--listen-port={SLEEPER_PORT}",
-        f"--health-port={SYNCER_PORT}",
-        f"--idle-seconds={sleep.idle_seconds}",
-    ]
-    if sleep.awake_hours:
-        flags.append(f"--awake-hours={sleep.awake_hours}")
-    if sleep.awake_days:
-        flags.append(f"--awake-days={','.join(sleep.awake_days)}")
-    if sleep.time_zone:
-        flags.append(f"--time-zone={sleep.time_zone}")
     return {
         "name": "sleeper",
         "image": cp.syncer_image,
         "command": ["tenantry-syncer", "sleep"],
-        "args": flags,
+        "args": [
+            "--config",
+            f"{CONFIG_DIR}/{SLEEPER_CONFIG_KEY}",
+            f"--upstream={upstream}",
+            f"--listen-port={SLEEPER_PORT}",
+            f"--health-port={SYNCER_PORT}",
+        ],
         "ports": [
             {"name": "https", "containerPort": SLEEPER_PORT},
             {"name": "metrics", "containerPort": SYNCER_PORT},
@@ -144,13 +128,11 @@ def sleeper_children(spec: VirtualClusterSpec, config_name: str) -> list[Child]:
                     "replicas": 1,
                     "selector": {"matchLabels": labels},
                     "template": {
-                        "metadata": {"labels": labels},
+                        "metadata": pod_metadata(labels, spec.sleep.to_json()),
                         "spec": {
                             "serviceAccountName": name,
                             "securityContext": POD_SECURITY,
-                            "containers": [
-                                sleeper_container(spec.control_plane, spec.sleep, upstream)
-                            ],
+                            "containers": [sleeper_container(spec.control_plane, upstream)],
                             "volumes": [{"name": "config", "configMap": {"name": config_name}}],
                         },
                     },

@@ -4,9 +4,17 @@ virtual cluster from one: their checks, the snapshot CronJob and both containers
 import re
 from typing import Any
 
+from tenantry_api.config import (
+    CONFIG_KEY,
+    SNAPSHOT_CONFIG_KEY,
+    S3Endpoint,
+    SnapshotConfig,
+    SnapshotSettings,
+)
+
 from tenantry import validation
-from tenantry._k8s import Child
-from tenantry.control_plane import CONFIG_ARG, CONFIG_DIR, DATA_DIR, RESTRICTED, ControlPlane
+from tenantry._k8s import Child, pod_metadata
+from tenantry.control_plane import CONFIG_DIR, DATA_DIR, RESTRICTED, ControlPlane
 from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import RestoreFrom, Snapshots, StoreType
 from tenantry.virtual_cluster.spec import (
@@ -23,53 +31,45 @@ from tenantry.virtual_cluster.spec import Snapshots as SnapshotTarget
 SCRATCH_DIR = "/scratch"
 """An emptyDir where snapshots are packed and unpacked (the root filesystem is read-only)."""
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 
 
 def _s3(field: str, region: str, endpoint_url: str, secret: str | None) -> S3:
-    if region and not _REGION.fullmatch(region):
-        raise FieldError(f"{field}.region", f"{region!r} is not a region name")
-    if endpoint_url and not re.fullmatch(r"https?://[^/\s]+/?", endpoint_url):
-        raise FieldError(f"{field}.endpoint_url", f"{endpoint_url!r} is not http(s)://host[:port]")
+    endpoint = validation.api_model(
+        field, S3Endpoint, {"region": region, "endpoint_url": endpoint_url}
+    )
     if secret is not None:
         validation.dns_label(f"{field}.credentials", secret)
-    return S3(region, endpoint_url.rstrip("/"), secret)
+    return S3(endpoint.region, endpoint.endpoint_url, secret)
 
 
 def resolve_snapshots(
-    args: Snapshots | None, store: StoreType
+    args: Snapshots | None, store: StoreType, name: str, namespace: str
 ) -> tuple[SnapshotTarget | None, str, dict[str, str] | None]:
-    """(where snapshots go, their schedule, the snapshot ServiceAccount's annotations)."""
+    """(the snapshot job's document and credentials, its schedule, the snapshot
+    ServiceAccount's annotations); tenantry_api checks the bucket, prefix, retention and S3."""
     if args is None:
         return None, "", None
     if store is not StoreType.SQLITE:
         raise FieldError(
             "snapshots", "needs store.type sqlite (snapshots of etcd are not supported yet)"
         )
-    bucket = args["bucket"]
-    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        raise FieldError("snapshots.bucket", f"{bucket!r} is not an S3 bucket name")
-    prefix = args.get("prefix", "tenantry")
-    if prefix != prefix.strip("/") or "//" in prefix:
-        raise FieldError("snapshots.prefix", f"{prefix!r} must not start or end with '/'")
+    settings = validation.api_model(
+        "snapshots",
+        SnapshotSettings,
+        {key: value for key, value in args.items() if key in SnapshotSettings.model_fields},
+    )
     schedule = args.get("schedule", "0 3 * * *")
     fields = schedule.split()
     if not (schedule.startswith("@") or (len(fields) == 5 and all(map(_CRON_FIELD.match, fields)))):
         raise FieldError("snapshots.schedule", f"{schedule!r} is not a cron schedule")
-    retention = args.get("retention", 7)
-    if retention < 1:
-        raise FieldError("snapshots.retention", f"{retention} must keep at least one snapshot")
     credentials = args.get("credentials", {})
-    s3 = _s3(
-        "snapshots",
-        args.get("region", ""),
-        args.get("endpoint_url", ""),
-        credentials.get("secret_name"),
-    )
+    secret = credentials.get("secret_name")
+    if secret is not None:
+        validation.dns_label("snapshots.credentials", secret)
+    document = SnapshotConfig(vcluster=name, host_namespace=namespace, snapshots=settings)
     annotations = dict(credentials.get("service_account_annotations", {}))
-    return SnapshotTarget(bucket, prefix, retention, s3), schedule, annotations
+    return SnapshotTarget(document, secret), schedule, annotations
 
 
 def resolve_restore(args: RestoreFrom | None, store: StoreType) -> Restore | None:
@@ -99,17 +99,24 @@ def _s3_flags(s3: S3) -> list[str]:
 
 
 def _store_job(
-    cp: ControlPlane, name: str, command: list[str], flags: list[str], s3: S3
+    cp: ControlPlane, command: list[str], *, config: str, flags: list[str], secret: str | None
 ) -> dict[str, Any]:
     """A syncer container that moves the store between S3 and the store volume, packing in
-    the scratch directory; ``flags`` follow the config and the two directories."""
-    env = {"envFrom": [{"secretRef": {"name": s3.credentials_secret}}]}
+    the scratch directory; it reads the document ``config`` of the config volume, and
+    ``flags`` follow the two directories."""
+    env = {"envFrom": [{"secretRef": {"name": secret}}]}
     return {
-        "name": name,
+        "name": command[0],
         "image": cp.syncer_image,
         "command": ["tenantry-syncer", *command],
-        "args": [*CONFIG_ARG, f"--data-dir={DATA_DIR}", f"--work-dir={SCRATCH_DIR}", *flags],
-        **(env if s3.credentials_secret is not None else {}),
+        "args": [
+            "--config",
+            f"{CONFIG_DIR}/{config}",
+            f"--data-dir={DATA_DIR}",
+            f"--work-dir={SCRATCH_DIR}",
+            *flags,
+        ],
+        **(env if secret is not None else {}),
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_DIR},
             {"name": "scratch", "mountPath": SCRATCH_DIR},
@@ -122,22 +129,26 @@ def _store_job(
 def restore_container(cp: ControlPlane, restore: Restore) -> dict[str, Any]:
     """The init container that seeds the store volume and the PKI Secret from a snapshot; it
     runs before `init`, which then finds the restored CAs."""
-    overwrite = ["--overwrite"] if restore.overwrite else []
+    flags = [*_s3_flags(restore.s3), *(["--overwrite"] if restore.overwrite else [])]
     return _store_job(
-        cp, "restore", ["restore", restore.uri], [*_s3_flags(restore.s3), *overwrite], restore.s3
+        cp,
+        ["restore", restore.uri],
+        config=CONFIG_KEY,
+        flags=flags,
+        secret=restore.s3.credentials_secret,
     )
 
 
 def snapshot_container(cp: ControlPlane, snapshots: SnapshotTarget) -> dict[str, Any]:
     """The snapshot CronJob's container: it mounts the control plane's store volume (its pod
     runs on the same node) and backs SQLite up online."""
-    flags = [
-        f"--bucket={snapshots.bucket}",
-        f"--prefix={snapshots.prefix}",
-        f"--retention={snapshots.retention}",
-        *_s3_flags(snapshots.s3),
-    ]
-    return _store_job(cp, "snapshot", ["snapshot"], flags, snapshots.s3)
+    return _store_job(
+        cp,
+        ["snapshot"],
+        config=SNAPSHOT_CONFIG_KEY,
+        flags=[],
+        secret=snapshots.credentials_secret,
+    )
 
 
 def snapshot_labels(spec: VirtualClusterSpec) -> dict[str, str]:
@@ -219,7 +230,9 @@ def snapshot_children(spec: VirtualClusterSpec, config_name: str) -> list[Child]
                         "spec": {
                             "backoffLimit": 2,
                             "template": {
-                                "metadata": {"labels": snapshot_labels(spec)},
+                                "metadata": pod_metadata(
+                                    snapshot_labels(spec), spec.snapshots.document.to_json()
+                                ),
                                 "spec": pod_spec,
                             },
                         }

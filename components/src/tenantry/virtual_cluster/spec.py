@@ -6,7 +6,7 @@ The feature modules beside this one render from it; only the package's `resolve`
 from dataclasses import dataclass
 from typing import Any
 
-from tenantry_api.config import SyncerConfig
+from tenantry_api.config import SleeperConfig, SnapshotConfig, SyncerConfig
 
 from tenantry import _k8s
 from tenantry._identity import Identity, Rule
@@ -36,18 +36,10 @@ class Restore:
 
 @dataclass(frozen=True)
 class Snapshots:
-    bucket: str
-    prefix: str
-    retention: int
-    s3: S3
-
-
-@dataclass(frozen=True)
-class Sleep:
-    idle_seconds: int
-    awake_hours: str = ""
-    awake_days: tuple[str, ...] = ()
-    time_zone: str = ""
+    document: SnapshotConfig
+    """What the snapshot job reads: where snapshots go and how many are kept."""
+    credentials_secret: str | None = None
+    """Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become environment."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ class VirtualClusterSpec:
     snapshots: Snapshots | None = None
     snapshot_schedule: str = ""
     snapshot_sa_annotations: dict[str, str] | None = None
-    sleep: Sleep | None = None
+    sleep: SleeperConfig | None = None
 
     @property
     def endpoint(self) -> str:

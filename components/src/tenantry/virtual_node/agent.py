@@ -3,7 +3,6 @@ runtime handler on every selected node."""
 
 from typing import Any
 
-from pydantic import ValidationError
 from tenantry_api.config import CONFIG_KEY, NodeAgentConfig
 from tenantry_api.config import IoLimits as AgentIoLimits
 from tenantry_api.runtimes import RuntimeBackend
@@ -53,11 +52,7 @@ def resolve_agent(
         tenant_namespaces = args.get("tenant_namespaces", [])
         for i, ns in enumerate(tenant_namespaces):
             validation.dns_label(f"tenant_namespaces[{i}]", ns)
-        try:
-            io_limits = AgentIoLimits.model_validate(args.get("io_limits", {}))
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise FieldError(f"io_limits.{first['loc'][0]}", first["msg"]) from None
+        io_limits = validation.api_model("io_limits", AgentIoLimits, args.get("io_limits", {}))
         return NodeAgentConfig(
             backend=backend,
             handler=handler,
@@ -117,30 +112,27 @@ def agent_children(spec: VirtualNodeSpec) -> list[Child]:
                 "apiVersion": "apps/v1",
                 "kind": "DaemonSet",
                 "metadata": meta(agent),
-                "spec": _daemonset_spec(spec, agent, selector),
+                "spec": _daemonset_spec(spec, spec.agent_config, agent, selector),
             },
             depends_on=(*identity.bindings("agent-"), "agent-config"),
         ),
     ]
 
 
-def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str]) -> dict[str, Any]:
+def _daemonset_spec(
+    spec: VirtualNodeSpec, config: NodeAgentConfig, agent: str, selector: dict[str, str]
+) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [
         {"name": "config", "mountPath": AGENT_CONFIG_DIR, "readOnly": True}
     ]
     volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": agent}}]
     host_mounts = list(HOST_MOUNTS)
-    signal_restart = spec.agent_config is not None and (
-        spec.agent_config.restart_strategy == "signal"
-    )
-    if signal_restart:
+    if config.restart_strategy == "signal":
         # Without systemd the agent signals containerd by the pid in this file.
         host_mounts.append(("containerd-pid", DEFAULT_PID_FILE, "File", True))
-    if spec.agent_config is not None and spec.agent_config.host_path_root:
+    if config.host_path_root:
         # The tenants' hostPath directories are made and removed here.
-        host_mounts.append(
-            ("tenant-dirs", spec.agent_config.host_path_root, "DirectoryOrCreate", False)
-        )
+        host_mounts.append(("tenant-dirs", config.host_path_root, "DirectoryOrCreate", False))
     for volume, path, path_type, read_only in host_mounts:
         at = f"{HOST_ROOT}{path}" if volume.startswith("host-") else path
         mounts.append(
@@ -151,11 +143,11 @@ def _daemonset_spec(spec: VirtualNodeSpec, agent: str, selector: dict[str, str])
         "selector": {"matchLabels": selector},
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
         "template": {
-            "metadata": {"labels": selector},
+            "metadata": _k8s.pod_metadata(selector, config.to_json()),
             "spec": {
                 "serviceAccountName": agent,
                 # Only the signal restart needs to see host processes (containerd's pid).
-                **({"hostPID": True} if signal_restart else {}),
+                **({"hostPID": True} if config.restart_strategy == "signal" else {}),
                 "nodeSelector": dict(spec.agent_node_selector),
                 "tolerations": list(spec.agent_tolerations),
                 "priorityClassName": "system-node-critical",
