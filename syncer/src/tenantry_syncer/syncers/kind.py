@@ -64,9 +64,12 @@ class KindSyncer:
         return ()
 
     def owner(self, host: Manifest) -> Key | None:
-        """The queue key of the virtual object a host object mirrors."""
-        key = self.owner_key(host)
-        return None if key is None else (self.kind, key)
+        """The queue key of the virtual object a host object mirrors, from its annotations."""
+        meta = host["metadata"]
+        ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
+        if ref is None:
+            return None
+        return self.kind, ref.name if self.cluster_scoped else f"{ref.namespace}/{ref.name}"
 
     # --- watches and routing ---
 
@@ -150,14 +153,6 @@ class KindSyncer:
             self.s.virtual.resources[self.kind].patch_status(
                 {"status": status}, meta["name"], meta.get("namespace")
             )
-
-    def owner_key(self, host: Manifest) -> str | None:
-        """Key of the virtual object a host object mirrors, from its annotations."""
-        meta = host["metadata"]
-        ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
-        if ref is None:
-            return None
-        return ref.name if self.cluster_scoped else f"{ref.namespace}/{ref.name}"
 
 
 def stamped(desired: Manifest) -> Manifest:
