@@ -130,6 +130,10 @@ class Shared:
     def __post_init__(self) -> None:
         self.references = References(self.queue)
 
+    def enqueue(self, queue_kind: str) -> Handler:
+        """A handler queueing every changed key as ``(queue_kind, key)``."""
+        return lambda key, _obj: self.queue.add((queue_kind, key))
+
     def hold(self, service_key: str) -> None:
         """The virtual Service ``service_key`` is being re-created by the syncer itself: its
         brief absence must not take its host twin or its endpoints away."""

@@ -16,7 +16,7 @@ class CoreDNSSyncer:
         self.s = shared
 
     def watches(self) -> Iterable[Watch]:
-        return ()  # applied once per start: the tenant may scale or tune it in between
+        return ()  # nothing watched: applied on each start
 
     def resync(self) -> None:
         self.s.queue.add((self.queue_kind, ""))

@@ -18,13 +18,13 @@ class EventSyncer:
     def watches(self) -> Iterable[Watch]:
         # Host Events carry no labels of ours: watch the namespace, keep those about our pods.
         yield Watch(
-            self.s.host, events.KIND, namespace=self.s.config.host_namespace, handler=self._queue
+            self.s.host,
+            events.KIND,
+            namespace=self.s.config.host_namespace,
+            handler=self.s.enqueue(self.queue_kind),
         )
         yield Watch(self.s.virtual, pods.KIND)
         yield self.s.twins(pods.KIND)
-
-    def _queue(self, key: str, _event: Manifest) -> None:
-        self.s.queue.add((self.queue_kind, key))
 
     def reconcile(self, key: str) -> None:
         host_event = self.s.host.informers[events.KIND].get(key)

@@ -15,9 +15,9 @@ class NodeSyncer:
         self.s = shared
 
     def watches(self) -> Iterable[Watch]:
-        yield Watch(self.s.virtual, nodes.KIND, handler=self._on_node)
+        yield Watch(self.s.virtual, nodes.KIND, handler=self.s.enqueue(self.queue_kind))
         if self.s.config.from_host.mirror_nodes:
-            yield Watch(self.s.host, nodes.KIND, handler=self._on_node)
+            yield Watch(self.s.host, nodes.KIND, handler=self.s.enqueue(self.queue_kind))
         # A pod on either side keeps its node, so a pod's change re-checks it.
         yield Watch(self.s.virtual, pods.KIND, handler=self._on_pod)
         yield self.s.twins(pods.KIND, handler=self._on_pod)
@@ -25,9 +25,6 @@ class NodeSyncer:
     def resync(self) -> None:
         for node in self.s.virtual.informers[nodes.KIND].items():
             self.s.queue.add((self.queue_kind, node["metadata"]["name"]))
-
-    def _on_node(self, name: str, _node: Manifest) -> None:
-        self.s.queue.add((self.queue_kind, name))
 
     def _on_pod(self, _key: str, pod: Manifest) -> None:
         node = (pod.get("spec") or {}).get("nodeName")

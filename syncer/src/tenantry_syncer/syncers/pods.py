@@ -68,10 +68,8 @@ class PodSyncer(KindSyncer):
             self._create(virtual)
             return
         token = pods.token_secret_name(host["metadata"]["name"])
-        if (
-            self.s.host.informers[secrets.KIND].get(f"{self.s.config.host_namespace}/{token}")
-            is None
-        ):
+        tokens = self.s.host.informers[secrets.KIND]
+        if tokens.get(f"{self.s.config.host_namespace}/{token}") is None:
             self._ensure_token(virtual, host)  # a crash between pod and Secret
         self._restore_metadata(virtual, host)
         self._ephemeral(virtual, host)

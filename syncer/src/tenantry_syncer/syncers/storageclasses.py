@@ -4,7 +4,6 @@ one the tenant edited is put back, and a class the tenant made itself is left al
 from collections.abc import Iterable
 
 from tenantry_api import keys
-from tenantry_api.types import Manifest
 from tenantry_syncer.resources import storageclasses
 from tenantry_syncer.syncers.base import Shared, Watch, ignoring
 from tenantry_syncer.syncers.kind import stamped
@@ -20,12 +19,10 @@ class StorageClassSyncer:
         self.s = shared
 
     def watches(self) -> Iterable[Watch]:
-        yield Watch(self.s.host, KIND, API_VERSION, handler=self._queue)
+        queue = self.s.enqueue(self.queue_kind)
+        yield Watch(self.s.host, KIND, API_VERSION, handler=queue)
         ours = f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE}"
-        yield Watch(self.s.virtual, KIND, API_VERSION, label_selector=ours, handler=self._queue)
-
-    def _queue(self, name: str, _class: Manifest) -> None:
-        self.s.queue.add((self.queue_kind, name))
+        yield Watch(self.s.virtual, KIND, API_VERSION, label_selector=ours, handler=queue)
 
     def reconcile(self, name: str) -> None:
         host = self.s.host.informers[KIND].get(name)
