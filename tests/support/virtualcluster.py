@@ -219,10 +219,18 @@ class Synced:
 
 @contextmanager
 def synced(
-    host: Kube, host_kubeconfig: Path, root: Path, rendered: Rendered, *, name: str, namespace_: str
+    host: Kube,
+    host_kubeconfig: Path,
+    root: Path,
+    rendered: Rendered,
+    *,
+    name: str,
+    namespace_: str,
+    syncer: bool = True,
 ) -> Iterator[Synced]:
     """The host namespace with the API Service, the control plane booted and the rendered
-    syncer container ready; every process is stopped on the way out, whatever failed."""
+    syncer container ready (without ``syncer``, a test runs its own); every process is stopped
+    on the way out, whatever failed."""
     host.create(namespace(namespace_))
     host.create(api_service(name, namespace_))
     plane = ControlPlane(rendered, Local(root), host_kubeconfig)
@@ -231,8 +239,9 @@ def synced(
         plane.start()
         kubeconfig = tenant_kubeconfig(host, plane.local, root, name, namespace_)
         tenant = connect(plane.local, kubeconfig)
-        plane.start("syncer")
-        wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
+        if syncer:
+            plane.start("syncer")
+            wait_http(f"http://127.0.0.1:{plane.local.syncer_port}/readyz", 120)
         yield Synced(plane, tenant, kubeconfig)
     finally:
         plane.stop()

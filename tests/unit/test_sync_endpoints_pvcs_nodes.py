@@ -8,7 +8,7 @@ from tenantry_api import keys
 from tenantry_api.config import PodSecurityLevel
 from tenantry_api.naming import host_name
 from tenantry_syncer.resources import coredns, endpoints, nodes, pod_security, pods, pvcs
-from tenantry_syncer.syncers.base import covers, merged, stamped
+from tenantry_syncer.syncers.kind import covers, merged, stamped
 
 VC = "vc1"
 HOST_NS = "acme"

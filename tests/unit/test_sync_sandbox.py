@@ -133,7 +133,7 @@ def test_a_host_socket_or_device_has_no_tenant_copy(kind: str) -> None:
     v = judge(pod, policy())
     (refused,) = v.refused
     assert refused.check is PssCheck.HOST_PATH
-    assert kind in refused.message
+    assert kind in refused.detail
 
 
 def test_tenant_paths_are_flat_and_never_leave_the_tenants_directory() -> None:

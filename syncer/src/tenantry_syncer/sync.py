@@ -1,39 +1,24 @@
 """The syncer: keeps the host namespace in step with the virtual cluster.
 
-Each kind has its own syncer (`syncers/`) over a pure translator (`resources/`); this module
-wires them to informers on both API servers, routes every change to the keys it affects, and
-runs the workers.
+It builds the reconcilers the registry (`registry.py`) switches on, starts the informers they
+ask for on both API servers, queues their start-up work, and runs the workers. It knows no
+kind by name: every kind is a registry entry.
 """
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from kubernetes import client
-from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 from tenantry_api.types import Manifest
 
-from tenantry_syncer.controller.informer import Informer, key_of
+from tenantry_syncer.controller.informer import Handler, Informer
 from tenantry_syncer.controller.metrics import QUEUE_DEPTH, SYNC_ERRORS, SYNC_LATENCY
 from tenantry_syncer.controller.queue import WorkQueue
-from tenantry_syncer.resources import ingresses, pods, secrets
-from tenantry_syncer.syncers import coredns, events, nodes, storageclasses
-from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, Side
-from tenantry_syncer.syncers.configs import ConfigMapSyncer, SecretSyncer
-from tenantry_syncer.syncers.endpoints import EndpointSliceSyncer, EndpointsSyncer
-from tenantry_syncer.syncers.ingresses import IngressSyncer
-from tenantry_syncer.syncers.pods import PodSyncer
-from tenantry_syncer.syncers.policies import (
-    NAMESPACE,
-    NetworkPolicySyncer,
-    PodDisruptionBudgetSyncer,
-)
-from tenantry_syncer.syncers.priorityclasses import PriorityClassSyncer
-from tenantry_syncer.syncers.pvcs import PersistentVolumeClaimSyncer
-from tenantry_syncer.syncers.serviceaccounts import ServiceAccountSyncer
-from tenantry_syncer.syncers.services import ServiceSyncer
+from tenantry_syncer.registry import REGISTRY, Registration
+from tenantry_syncer.syncers.base import Key, Reconciler, Resyncing, Shared, Side, Watch
 
 log = logging.getLogger(__name__)
 
@@ -45,180 +30,42 @@ class Syncer:
         virtual: client.ApiClient,
         host: client.ApiClient,
         workers: int = 4,
+        registry: Iterable[Registration] = REGISTRY,
     ) -> None:
         self.config = config
         self._workers = workers
         self.queue: WorkQueue[Key] = WorkQueue()
         self.s = Shared(config, Side(virtual), Side(host), self.queue)
-        self.nodes = nodes.NodeSyncer(self.s)
-        self.events = events.EventSyncer(self.s)
-        self.kinds = self._kind_syncers()
-        for syncer in self.kinds.values():
-            self._watch_kind(syncer)
-        self._watch(self.s.virtual, "Node", lambda key, _: self.queue.add((nodes.QUEUE_KIND, key)))
-        if config.from_host.mirror_nodes:
-            self._watch(self.s.host, "Node", lambda key, _: self.queue.add((nodes.QUEUE_KIND, key)))
-        # Host Events carry no labels of ours: watch the namespace, keep those about our pods.
-        self._watch(
-            self.s.host,
-            "Event",
-            lambda key, _: self.queue.add((events.QUEUE_KIND, key)),
-            namespace=config.host_namespace,
-        )
-        self.s.virtual.resource("Event")
-        self._reconcilers: dict[str, Callable[[str], None]] = {
-            **{kind: syncer.reconcile for kind, syncer in self.kinds.items()},
-            nodes.QUEUE_KIND: self.nodes.reconcile,
-            events.QUEUE_KIND: self.events.reconcile,
-        }
-        if config.coredns_image:
-            dns = coredns.CoreDNSSyncer(self.s, config.coredns_image)
-            self._reconcilers[coredns.QUEUE_KIND] = dns.reconcile
-        self.storage_classes: storageclasses.StorageClassSyncer | None = None
-        if config.from_host.storage_classes:
-            self.storage_classes = storageclasses.StorageClassSyncer(self.s)
-            self._reconcilers[storageclasses.QUEUE_KIND] = self.storage_classes.reconcile
-            for side, selector in (
-                (self.s.host, ""),
-                (self.s.virtual, f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE}"),
-            ):
-                self._watch(
-                    side,
-                    storageclasses.KIND,
-                    lambda key, _: self.queue.add((storageclasses.QUEUE_KIND, key)),
-                    api_version=storageclasses.API_VERSION,
-                    label_selector=selector,
+        self.reconcilers: dict[str, Reconciler] = {}
+        for registration in registry:
+            if registration.enabled(config):
+                reconciler = registration.build(self.s)
+                if reconciler.queue_kind in self.reconcilers:
+                    raise ValueError(f"{reconciler.queue_kind} is registered twice")
+                self.reconcilers[reconciler.queue_kind] = reconciler
+        self._start_informers([w for r in self.reconcilers.values() for w in r.watches()])
+
+    def _start_informers(self, watches: list[Watch]) -> None:
+        """One informer per kind and side, shared by every reconciler that watches it."""
+        handlers: dict[tuple[int, str], list[Handler]] = {}
+        scopes: dict[tuple[int, str], Watch] = {}
+        for watch in watches:
+            at = (id(watch.side), watch.kind)
+            first = scopes.setdefault(at, watch)
+            if first.scope != watch.scope:
+                raise ValueError(
+                    f"{watch.kind} watched in two scopes: {first.scope}, {watch.scope}"
                 )
-
-    def _kind_syncers(self) -> dict[str, KindSyncer]:
-        flags = self.config.from_virtual
-        found: list[KindSyncer] = [
-            # Pods need Services (environment, DNS) and ConfigMaps (the CA) watched.
-            PodSyncer(self.s, on_node=self.nodes.reconcile),
-            ServiceSyncer(self.s),
-            ConfigMapSyncer(self.s, self._referenced),
-            SecretSyncer(self.s, self._referenced),
-            EndpointsSyncer(self.s),
-            EndpointSliceSyncer(self.s),
-            PersistentVolumeClaimSyncer(self.s),
-        ]
-        # The optional kinds, each off unless switched on.
-        if flags.ingresses:
-            found.append(IngressSyncer(self.s))
-        if flags.service_accounts:
-            found.append(ServiceAccountSyncer(self.s))
-        if flags.network_policies:
-            policies = NetworkPolicySyncer(self.s)
-            found.append(policies)
-            # Namespace selectors are evaluated against the virtual namespaces' labels.
-            self._watch(self.s.virtual, NAMESPACE, policies.on_namespace)
-        if flags.pod_disruption_budgets:
-            found.append(PodDisruptionBudgetSyncer(self.s))
-        if flags.priority_classes:
-            found.append(PriorityClassSyncer(self.s))
-        return {syncer.kind: syncer for syncer in found}
-
-    # --- informers and event routing ---
-
-    def _watch(
-        self,
-        side: Side,
-        kind: str,
-        handler: Callable[[str, Manifest], None],
-        *,
-        api_version: str = "v1",
-        namespace: str | None = None,
-        label_selector: str = "",
-    ) -> None:
-        side.informers[kind] = Informer(
-            side.resource(kind, api_version),
-            handler,
-            namespace=namespace,
-            label_selector=label_selector,
-        )
-
-    def _watch_kind(self, syncer: KindSyncer) -> None:
-        kind = syncer.kind
-
-        def on_virtual(key: str, obj: Manifest) -> None:
-            syncer.observe(key, obj)
-            # A virtual object without a host twin is someone waiting: it goes first.
-            missing = syncer.host_twin(key) is None
-            self.queue.add((kind, key), urgent=missing)
-            for related in syncer.related(obj):
-                self.queue.add(related)
-            if kind == pods.KIND:
-                self._node_of(obj)
-
-        def on_host(key: str, obj: Manifest) -> None:
-            # Added, changed or deleted on the host: the virtual object it mirrors is re-checked.
-            if kind == pods.KIND:
-                self._node_of(obj)
-            owner = self._owner(syncer, obj)
-            if owner is not None:
-                self.queue.add(owner)
-            else:  # it left our selector because someone stripped our labels: find its owner
-                self._resync(syncer)
-
-        self._watch(self.s.virtual, kind, on_virtual, api_version=syncer.api_version)
-        self._watch(
-            self.s.host,
-            kind,
-            on_host,
-            api_version=syncer.api_version,
-            namespace=syncer.host_namespace,
-            label_selector=(
-                f"{self.s.host_selector},{keys.HOST_NAMESPACE}={self.config.host_namespace}"
-                if syncer.cluster_scoped
-                else self.s.host_selector
-            ),
-        )
-
-    @staticmethod
-    def _owner(syncer: KindSyncer, host: Manifest) -> Key | None:
-        owner = syncer.owner_key(host)
-        if owner is None:
-            return None
-        # A pod's token Secret is the pod's business.
-        token = keys.POD_TOKEN in (host["metadata"].get("labels") or {})
-        return (pods.KIND if token else syncer.kind, owner)
-
-    def _node_of(self, pod: Manifest) -> None:
-        node = (pod.get("spec") or {}).get("nodeName")
-        if node:
-            self.queue.add((nodes.QUEUE_KIND, node))
-
-    def _resync(self, syncer: KindSyncer) -> None:
-        for obj in self.s.virtual.informers[syncer.kind].items():
-            self.queue.add((syncer.kind, key_of(obj)))
-        for obj in self.s.host.informers[syncer.kind].items():
-            owner = self._owner(syncer, obj)
-            if owner is not None:
-                self.queue.add(owner)
-
-    def _referenced(self, kind: str, namespace: str, name: str) -> bool:
-        """Whether a virtual pod in ``namespace`` uses ConfigMap or Secret ``name``, or, with
-        Ingresses synced, an Ingress serves TLS with Secret ``name``."""
-        if any(
-            name in pods.references(p.get("spec") or {})[kind]
-            for p in self._in_namespace(pods.KIND, namespace)
-        ):
-            return True
-        return (
-            kind == secrets.KIND
-            and ingresses.KIND in self.kinds
-            and any(
-                name in ingresses.tls_secrets(i)
-                for i in self._in_namespace(ingresses.KIND, namespace)
+            handlers.setdefault(at, [])
+            if watch.handler is not None:
+                handlers[at].append(watch.handler)
+        for at, watch in scopes.items():
+            watch.side.informers[watch.kind] = Informer(
+                watch.side.resource(watch.kind, watch.api_version),
+                _fan_out(handlers[at]),
+                namespace=watch.namespace,
+                label_selector=watch.label_selector,
             )
-        )
-
-    def _in_namespace(self, kind: str, namespace: str) -> Iterable[Manifest]:
-        return (
-            o
-            for o in self.s.virtual.informers[kind].items()
-            if o["metadata"]["namespace"] == namespace
-        )
 
     # --- running ---
 
@@ -235,15 +82,10 @@ class Syncer:
             while not informer.synced.wait(0.2):
                 if stop.is_set():
                     return
-        if coredns.QUEUE_KIND in self._reconcilers:
-            self.queue.add((coredns.QUEUE_KIND, ""))
         # Full resync on start: adopt what is already right, delete orphans.
-        for syncer in self.kinds.values():
-            self._resync(syncer)
-        if self.storage_classes is not None:
-            self.storage_classes.resync()
-        for node in self.s.virtual.informers["Node"].items():
-            self.queue.add((nodes.QUEUE_KIND, node["metadata"]["name"]))
+        for reconciler in self.reconcilers.values():
+            if isinstance(reconciler, Resyncing):
+                reconciler.resync()
         workers = [
             threading.Thread(
                 target=self._work, args=(stop, leading), daemon=True, name=f"worker-{i}"
@@ -284,4 +126,12 @@ class Syncer:
                 self.queue.done(key)
 
     def reconcile(self, kind: str, key: str) -> None:
-        self._reconcilers[kind](key)
+        self.reconcilers[kind].reconcile(key)
+
+
+def _fan_out(handlers: list[Handler]) -> Handler:
+    def on_change(key: str, obj: Manifest) -> None:
+        for handler in handlers:
+            handler(key, obj)
+
+    return on_change

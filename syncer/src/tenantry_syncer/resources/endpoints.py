@@ -33,11 +33,15 @@ def is_tenant_slice(virtual_slice: Manifest) -> bool:
     return SERVICE_NAME_LABEL in labels and labels.get(MANAGED_BY_LABEL) not in CONTROLLER_MANAGERS
 
 
-def _pod_ref(ref: Manifest, namespace: str, vcluster: str, host_namespace: str) -> Manifest:
-    if ref.get("kind") != "Pod" or not ref.get("name"):
-        return ref
-    name = host_name(ref["name"], ref.get("namespace") or namespace, vcluster)
-    return {"kind": "Pod", "name": name, "namespace": host_namespace}
+def _rename_pod_refs(
+    addresses: list[Manifest], namespace: str, vcluster: str, host_namespace: str
+) -> None:
+    """Points the pod ``targetRef`` of each address (or endpoint) at the pod's host twin."""
+    for address in addresses:
+        ref = address.get("targetRef") or {}
+        if ref.get("kind") == "Pod" and ref.get("name"):
+            name = host_name(ref["name"], ref.get("namespace") or namespace, vcluster)
+            address["targetRef"] = {"kind": "Pod", "name": name, "namespace": host_namespace}
 
 
 def to_host(virtual: Manifest, vcluster: str, host_namespace: str) -> Manifest:
@@ -46,11 +50,7 @@ def to_host(virtual: Manifest, vcluster: str, host_namespace: str) -> Manifest:
     subsets = copy.deepcopy(virtual.get("subsets") or [])
     for subset in subsets:
         for list_name in ("addresses", "notReadyAddresses"):
-            for address in subset.get(list_name) or []:
-                if "targetRef" in address:
-                    address["targetRef"] = _pod_ref(
-                        address["targetRef"], namespace, vcluster, host_namespace
-                    )
+            _rename_pod_refs(subset.get(list_name) or [], namespace, vcluster, host_namespace)
     host: Manifest = {
         "apiVersion": "v1",
         "kind": KIND,
@@ -71,10 +71,7 @@ def slice_to_host(virtual: Manifest, vcluster: str, host_namespace: str) -> Mani
     found = copy.deepcopy(virtual.get("endpoints") or [])
     for endpoint in found:
         endpoint.pop("nodeName", None)  # virtual node names mean nothing to the host
-        if "targetRef" in endpoint:
-            endpoint["targetRef"] = _pod_ref(
-                endpoint["targetRef"], namespace, vcluster, host_namespace
-            )
+    _rename_pod_refs(found, namespace, vcluster, host_namespace)
     host: Manifest = {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": SLICE_KIND,

@@ -19,16 +19,20 @@ from tenantry_syncer.resources.pods import CONTAINER_LISTS
 
 
 @dataclass(frozen=True)
-class Violation:
-    """One field of a pod that breaks one rule."""
+class Finding:
+    """What one rule says of one field of a pod, as the tenant's Event tells it."""
 
     check: PssCheck
     field: str
-    """Path of the offending field, e.g. ``spec.containers[0].securityContext.privileged``."""
-    message: str
+    """Path of the field, e.g. ``spec.containers[0].securityContext.privileged``."""
+    detail: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message} (rule {self.check.value})"
+        return f"{self.field}: {self.detail} (rule {self.check.value})"
+
+
+class Violation(Finding):
+    """A field that breaks its rule."""
 
 
 def _containers(spec: Manifest) -> Iterator[tuple[str, Manifest]]:

@@ -24,7 +24,7 @@ from tenantry_api.runtimes import RuntimeBackend, is_sandboxed
 from tenantry_api.sandbox import NAMESPACED_SYSCTLS, NEVER_EXEMPT, Exemption, PssCheck, exemptions
 from tenantry_api.types import Manifest
 
-from tenantry_syncer.resources.pod_security import Violation, findings
+from tenantry_syncer.resources.pod_security import Finding, Violation, findings
 
 HOST_PATH_TYPES = {
     # What the tenant's copy of a host path is made as: it starts empty, so "must exist"
@@ -71,14 +71,8 @@ class Policy:
         return {check: e for check, e in table.items() if check not in NEVER_EXEMPT}
 
 
-@dataclass(frozen=True)
-class Rewrite:
-    check: PssCheck
-    field: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.detail} (rule {self.check.value})"
+class Rewrite(Finding):
+    """A field given the tenant's own resource instead of the host's; ``detail`` says which."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +173,7 @@ def _host_paths(spec: Manifest, tenant_dir: str) -> tuple[list[Rewrite], list[Vi
 def _switched_off(v: Violation) -> Violation:
     switch = SWITCHES[v.check]
     return Violation(
-        v.check, v.field, f"{v.message}; its sandbox rewrite is off (sandbox_rewrites.{switch})"
+        v.check, v.field, f"{v.detail}; its sandbox rewrite is off (sandbox_rewrites.{switch})"
     )
 
 
@@ -223,7 +217,7 @@ def judge(spec: Manifest, policy: Policy) -> Verdict:
                 Violation(
                     v.check,
                     v.field,
-                    f"{v.message} at pod_security_level {policy.level.value}; rewritten to "
+                    f"{v.detail} at pod_security_level {policy.level.value}; rewritten to "
                     "the tenant's directory only at privileged",
                 )
             )

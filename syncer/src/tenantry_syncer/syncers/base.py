@@ -1,21 +1,21 @@
-"""What every kind's syncer shares: both sides' clients and informers, the work queue, and
-the generic virtual → host reconcile (translate, compare, create or replace, status back)."""
+"""What every kind's reconciler shares: both sides' clients and informers, the work queue,
+the references index, and the protocol the registry builds on."""
 
-import hashlib
-import json
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
-from tenantry_api.naming import cluster_host_name, host_name, virtual_ref
+from tenantry_api.naming import host_name
 from tenantry_api.types import Manifest
-from tenantry_syncer.controller.informer import Informer
+from tenantry_syncer.controller.informer import Handler, Informer, key_of
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.controller.rest import Rest
 
@@ -46,6 +46,75 @@ class Side:
         return self.resources[kind]
 
 
+@dataclass(frozen=True)
+class Watch:
+    """An informer a reconciler needs: one kind on one side, in one scope. ``handler`` sees
+    every change; without one the reconciler only reads the informer's cache. Reconcilers
+    that watch the same kind on the same side must ask for the same scope: they share it."""
+
+    side: Side
+    kind: str
+    api_version: str = "v1"
+    namespace: str | None = None
+    label_selector: str = ""
+    handler: Handler | None = None
+
+    @property
+    def scope(self) -> tuple[str, str | None, str]:
+        return (self.api_version, self.namespace, self.label_selector)
+
+
+class Reconciler(Protocol):
+    """What the registry builds for each kind: the informers it needs, and the reconcile of
+    one key. Its queue keys are ``(queue_kind, key)``."""
+
+    @property
+    def queue_kind(self) -> str: ...
+
+    def watches(self) -> Iterable[Watch]: ...
+
+    def reconcile(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class Resyncing(Protocol):
+    """A reconciler with work to queue once every informer has synced (the start)."""
+
+    def resync(self) -> None: ...
+
+
+class References:
+    """Which ConfigMaps and Secrets the synced objects use, by default the only ones synced.
+    A referrer's syncer (pods, Ingresses) records what each object uses as it sees it change;
+    whatever it starts or stops using is queued, so its syncer looks at it again."""
+
+    def __init__(self, queue: WorkQueue[Key]) -> None:
+        self._queue = queue
+        self._lock = threading.Lock()
+        self._uses: dict[Key, frozenset[Key]] = {}
+        self._users: defaultdict[Key, set[Key]] = defaultdict(set)
+
+    def record(self, referrer: Key, uses: Iterable[Key]) -> None:
+        """``referrer`` now uses ``uses`` (nothing, once it is gone)."""
+        new = frozenset(uses)
+        with self._lock:
+            old = self._uses.pop(referrer, frozenset())
+            if new:
+                self._uses[referrer] = new
+            for key in old - new:
+                self._users[key].discard(referrer)
+                if not self._users[key]:
+                    del self._users[key]
+            for key in new:
+                self._users[key].add(referrer)
+        for key in old | new:
+            self._queue.add(key)
+
+    def used(self, kind: str, virtual: Manifest) -> bool:
+        with self._lock:
+            return (kind, key_of(virtual)) in self._users
+
+
 @dataclass
 class Shared:
     """The state every kind's syncer works with."""
@@ -54,7 +123,16 @@ class Shared:
     virtual: Side
     host: Side
     queue: WorkQueue[Key]
+    references: References = field(init=False)
+    """Which ConfigMaps and Secrets synced objects use; filled by their syncers."""
     _settling: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.references = References(self.queue)
+
+    def enqueue(self, queue_kind: str) -> Handler:
+        """A handler queueing every changed key as ``(queue_kind, key)``."""
+        return lambda key, _obj: self.queue.add((queue_kind, key))
 
     def hold(self, service_key: str) -> None:
         """The virtual Service ``service_key`` is being re-created by the syncer itself: its
@@ -67,6 +145,23 @@ class Shared:
     @property
     def host_selector(self) -> str:
         return f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE},{keys.VCLUSTER}={self.config.vcluster}"
+
+    def twins(
+        self,
+        kind: str,
+        api_version: str = "v1",
+        *,
+        cluster_scoped: bool = False,
+        handler: Handler | None = None,
+    ) -> Watch:
+        """The host watch of a kind's twins: our labels, in the host namespace. Cluster-scoped
+        twins are told apart by the host namespace label, since a vcluster's name is only
+        unique within its host namespace."""
+        if cluster_scoped:
+            selector = f"{self.host_selector},{keys.HOST_NAMESPACE}={self.config.host_namespace}"
+            return Watch(self.host, kind, api_version, None, selector, handler)
+        namespace = self.config.host_namespace
+        return Watch(self.host, kind, api_version, namespace, self.host_selector, handler)
 
     def host_name(self, name: str, namespace: str) -> str:
         return host_name(name, namespace, self.config.vcluster)
@@ -105,140 +200,6 @@ class Shared:
                 "source": {"component": "tenantry-syncer"},
             },
         )
-
-
-class KindSyncer:
-    """Virtual → host for one kind: the subclass gives the translation and, where the kind has
-    one, the status fields that flow back. Namespaced kinds land in the host namespace; a
-    cluster-scoped kind's twins are cluster-scoped too, named by ``cluster_host_name``."""
-
-    kind: ClassVar[str]
-    api_version: ClassVar[str] = "v1"
-    cluster_scoped: ClassVar[bool] = False
-    status_fields: ClassVar[tuple[str, ...]] = ()
-    """Host status fields copied onto the virtual object."""
-
-    def __init__(self, shared: Shared) -> None:
-        self.s = shared
-
-    # --- hooks ---
-
-    def to_host(self, virtual: Manifest) -> Manifest:
-        raise NotImplementedError
-
-    def wanted(self, virtual: Manifest) -> bool:
-        return True
-
-    def settling(self, key: str, virtual: Manifest | None) -> bool:
-        """True while the object is briefly gone because the syncer itself re-creates it."""
-        return virtual is None and self.s.settling(key)
-
-    def observe(self, key: str, virtual: Manifest) -> None:
-        """Sees every virtual event of the kind, with the object as last seen (on deletion
-        too), before its key is queued."""
-
-    def related(self, virtual: Manifest) -> Iterable[Key]:
-        """Other keys to re-check when ``virtual`` changes (e.g. the ConfigMaps a pod uses)."""
-        return ()
-
-    # --- reconcile ---
-
-    @property
-    def host_namespace(self) -> str | None:
-        return None if self.cluster_scoped else self.s.config.host_namespace
-
-    def host_twin(self, key: str) -> Manifest | None:
-        """The host twin of virtual object ``key``, as the host informer last saw it."""
-        if self.cluster_scoped:
-            hname = cluster_host_name(key, self.s.config.vcluster, self.s.config.host_namespace)
-            return self.s.host.informers[self.kind].get(hname)
-        namespace, name = key.split("/", 1)
-        return self.s.host_object(self.kind, name, namespace)
-
-    def reconcile(self, key: str) -> None:
-        virtual = self.s.virtual.informers[self.kind].get(key)
-        host = self.host_twin(key)
-        if self.settling(key, virtual):
-            # Re-created by us a moment ago: look again once the informer has caught up.
-            self.s.queue.add_after((self.kind, key), 1.0)
-            return
-        if virtual is None or not self.wanted(virtual):
-            if host is not None:
-                self.s.delete_host(
-                    self.kind, host["metadata"]["name"], cluster_scoped=self.cluster_scoped
-                )
-            return
-        self.sync(virtual, host)
-
-    def sync(self, virtual: Manifest, host: Manifest | None) -> None:
-        desired = stamped(self.to_host(virtual))
-        resource = self.s.host.resources[self.kind]
-        namespace = self.host_namespace
-        if host is None:
-            host = resource.create(body=desired, namespace=namespace)
-        elif not covers(host, desired):
-            host = resource.replace(body=merged(host, desired), namespace=namespace)
-        self.status_back(virtual, host)
-
-    def status_back(self, virtual: Manifest, host: Manifest) -> None:
-        if not self.status_fields:
-            return
-        current, source = virtual.get("status") or {}, host.get("status") or {}
-        status = {k: source[k] for k in self.status_fields if k in source}
-        if status and any(current.get(k) != v for k, v in status.items()):
-            meta = virtual["metadata"]
-            self.s.virtual.resources[self.kind].patch_status(
-                {"status": status}, meta["name"], meta.get("namespace")
-            )
-
-    def owner_key(self, host: Manifest) -> str | None:
-        """Key of the virtual object a host object mirrors, from its annotations."""
-        meta = host["metadata"]
-        ref = virtual_ref(meta.get("labels") or {}, meta.get("annotations") or {})
-        if ref is None:
-            return None
-        return ref.name if self.cluster_scoped else f"{ref.namespace}/{ref.name}"
-
-
-def stamped(desired: Manifest) -> Manifest:
-    """``desired`` with the hash of itself in an annotation: a field the tenant removes changes
-    the hash, so it is removed on the host too."""
-    digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()[:16]
-    desired["metadata"].setdefault("annotations", {})[keys.APPLIED_HASH] = digest
-    return desired
-
-
-def covers(current: Any, desired: Any) -> bool:
-    """True when ``current`` holds everything ``desired`` asks for. Fields only ``current`` has
-    (server defaults, resourceVersion, status) do not count."""
-    if isinstance(desired, dict):
-        return isinstance(current, dict) and all(
-            covers(current.get(k), v) for k, v in desired.items()
-        )
-    if isinstance(desired, list):
-        return (
-            isinstance(current, list)
-            and len(current) == len(desired)
-            and all(covers(c, d) for c, d in zip(current, desired, strict=True))
-        )
-    return bool(current == desired)
-
-
-def same_metadata(current: Manifest, desired: Manifest) -> bool:
-    """The labels and annotations ``desired`` sets are all on ``current``."""
-    return all(
-        (current.get(part) or {}).items() >= (desired.get(part) or {}).items()
-        for part in ("labels", "annotations")
-    )
-
-
-def merged(host: Manifest, desired: Manifest) -> Manifest:
-    """The replace body: ``desired``, keeping the host's identity and whatever it owns."""
-    meta = {
-        **host["metadata"],
-        **{k: desired["metadata"].get(k, {}) for k in ("labels", "annotations")},
-    }
-    return {**host, **desired, "metadata": meta}
 
 
 def ignoring(status: int, call: Callable[[], T]) -> T | None:

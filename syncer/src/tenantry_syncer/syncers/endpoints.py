@@ -9,16 +9,18 @@ the informer has caught up, and the controller deletes those too.
 """
 
 import threading
+from collections.abc import Iterable
 
 from tenantry_api.types import Manifest
-from tenantry_syncer.resources import endpoints
-from tenantry_syncer.syncers.base import KindSyncer, Shared
+from tenantry_syncer.resources import endpoints, services
+from tenantry_syncer.syncers.base import Shared, Watch
+from tenantry_syncer.syncers.kind import KindSyncer
 
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation")
 
 
 def _service(syncer: KindSyncer, namespace: str, name: str) -> Manifest | None:
-    return syncer.s.virtual.informers["Service"].get(f"{namespace}/{name}")
+    return syncer.s.virtual.informers[services.KIND].get(f"{namespace}/{name}")
 
 
 def _service_settling(syncer: KindSyncer, namespace: str, name: str) -> bool:
@@ -26,7 +28,15 @@ def _service_settling(syncer: KindSyncer, namespace: str, name: str) -> bool:
     return _service(syncer, namespace, name) is None and syncer.s.settling(f"{namespace}/{name}")
 
 
-class EndpointsSyncer(KindSyncer):
+class _OfServices(KindSyncer):
+    """Endpoints follow their Service: the virtual Services' cache is read."""
+
+    def watches(self) -> Iterable[Watch]:
+        yield from super().watches()
+        yield Watch(self.s.virtual, services.KIND)
+
+
+class EndpointsSyncer(_OfServices):
     kind = endpoints.KIND
 
     def __init__(self, shared: Shared) -> None:
@@ -69,7 +79,7 @@ class EndpointsSyncer(KindSyncer):
         super().reconcile(key)
 
 
-class EndpointSliceSyncer(KindSyncer):
+class EndpointSliceSyncer(_OfServices):
     kind = endpoints.SLICE_KIND
     api_version = "discovery.k8s.io/v1"
 

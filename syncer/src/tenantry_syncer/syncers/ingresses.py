@@ -1,11 +1,9 @@
 """Ingresses: virtual → host, backends and TLS Secrets renamed; load-balancer status back.
-The TLS Secrets of a synced Ingress count as referenced, so the Secret syncer copies them."""
-
-from collections.abc import Iterable
+The TLS Secrets of a synced Ingress count as used, so the Secret syncer copies them."""
 
 from tenantry_api.types import Manifest
 from tenantry_syncer.resources import ingresses, secrets
-from tenantry_syncer.syncers.base import Key, KindSyncer
+from tenantry_syncer.syncers.kind import KindSyncer
 
 
 class IngressSyncer(KindSyncer):
@@ -13,10 +11,8 @@ class IngressSyncer(KindSyncer):
     api_version = ingresses.API_VERSION
     status_fields = ingresses.STATUS_FIELDS
 
-    def related(self, virtual: Manifest) -> Iterable[Key]:
-        namespace = virtual["metadata"]["namespace"]
-        for name in ingresses.tls_secrets(virtual):
-            yield secrets.KIND, f"{namespace}/{name}"
+    def observe(self, key: str, virtual: Manifest) -> None:
+        self.record_uses(key, {secrets.KIND: ingresses.tls_secrets(virtual)})
 
     def to_host(self, virtual: Manifest) -> Manifest:
         return ingresses.to_host(virtual, self.s.config.vcluster, self.s.config.host_namespace)

@@ -1,23 +1,42 @@
 """Virtual nodes: created for the host nodes synced pods run on, removed when none does."""
 
 import datetime
+from collections.abc import Iterable
 
-from tenantry_syncer.resources import nodes
-from tenantry_syncer.syncers.base import Shared, ignoring
-
-QUEUE_KIND = "Node"
+from tenantry_api.types import Manifest
+from tenantry_syncer.resources import nodes, pods
+from tenantry_syncer.syncers.base import Shared, Watch, ignoring
 
 
 class NodeSyncer:
+    queue_kind = nodes.KIND
+
     def __init__(self, shared: Shared) -> None:
         self.s = shared
+
+    def watches(self) -> Iterable[Watch]:
+        yield Watch(self.s.virtual, nodes.KIND, handler=self.s.enqueue(self.queue_kind))
+        if self.s.config.from_host.mirror_nodes:
+            yield Watch(self.s.host, nodes.KIND, handler=self.s.enqueue(self.queue_kind))
+        # A pod on either side keeps its node, so a pod's change re-checks it.
+        yield Watch(self.s.virtual, pods.KIND, handler=self._on_pod)
+        yield self.s.twins(pods.KIND, handler=self._on_pod)
+
+    def resync(self) -> None:
+        for node in self.s.virtual.informers[nodes.KIND].items():
+            self.s.queue.add((self.queue_kind, node["metadata"]["name"]))
+
+    def _on_pod(self, _key: str, pod: Manifest) -> None:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            self.s.queue.add((self.queue_kind, node))
 
     def reconcile(self, name: str) -> None:
         host_node = None
         if self.s.config.from_host.mirror_nodes:
-            host_node = self.s.host.informers["Node"].get(name)
-        virtual = self.s.virtual.informers["Node"].get(name)
-        resource = self.s.virtual.resources["Node"]
+            host_node = self.s.host.informers[nodes.KIND].get(name)
+        virtual = self.s.virtual.informers[nodes.KIND].get(name)
+        resource = self.s.virtual.resources[nodes.KIND]
         if not self._needed(name, host_node is not None):
             if virtual is not None and nodes.is_ours(virtual):
                 ignoring(404, lambda: resource.delete(name=name))
@@ -48,5 +67,5 @@ class NodeSyncer:
         return any(
             (p.get("spec") or {}).get("nodeName") == name
             for side in (self.s.host, self.s.virtual)
-            for p in side.informers["Pod"].items()
+            for p in side.informers[pods.KIND].items()
         )

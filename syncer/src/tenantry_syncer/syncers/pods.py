@@ -4,15 +4,17 @@ ephemeral containers are added later, through the host pod's `ephemeralcontainer
 
 import base64
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from kubernetes.client.exceptions import ApiException
 from tenantry_api import keys
 from tenantry_api.naming import host_annotations, host_labels
 from tenantry_api.types import Manifest
-from tenantry_syncer.resources import pods, sandbox
+from tenantry_syncer.resources import configmaps, pods, sandbox, secrets, services
 from tenantry_syncer.resources.meta import host_metadata, ref_of
-from tenantry_syncer.syncers.base import Key, KindSyncer, Shared, ignoring, same_metadata
+from tenantry_syncer.syncers.base import Shared, Watch, ignoring
+from tenantry_syncer.syncers.kind import KindSyncer, same_metadata
+from tenantry_syncer.syncers.nodes import NodeSyncer
 
 TOKEN_LIFETIME = 3600 * 24 * 365
 
@@ -20,10 +22,10 @@ TOKEN_LIFETIME = 3600 * 24 * 365
 class PodSyncer(KindSyncer):
     kind = pods.KIND
 
-    def __init__(self, shared: Shared, on_node: Callable[[str], None]) -> None:
+    def __init__(self, shared: Shared) -> None:
         super().__init__(shared)
-        self._on_node = on_node
-        """Called with a host node's name before a virtual pod is bound to it."""
+        self._nodes = NodeSyncer(shared)
+        """Makes a pod's virtual node before the pod is bound to it."""
         self._api_ip: str | None = None
         self._refused: set[object] = set()
         self._handled_ephemeral: set[tuple[str | None, str]] = set()
@@ -37,11 +39,16 @@ class PodSyncer(KindSyncer):
             ),
         )
 
-    def related(self, virtual: Manifest) -> Iterable[Key]:
-        namespace = virtual["metadata"]["namespace"]
-        for kind, names in pods.references(virtual.get("spec") or {}).items():
-            for name in names:
-                yield kind, f"{namespace}/{name}"
+    def watches(self) -> Iterable[Watch]:
+        yield from super().watches()
+        # Read, not routed: the environment and DNS of a pod, its CA, its token Secret.
+        yield Watch(self.s.virtual, services.KIND)
+        yield self.s.twins(services.KIND)
+        yield Watch(self.s.virtual, configmaps.KIND)
+        yield self.s.twins(secrets.KIND)
+
+    def observe(self, key: str, virtual: Manifest) -> None:
+        self.record_uses(key, pods.references(virtual.get("spec") or {}))
 
     def sync(self, virtual: Manifest, host: Manifest | None) -> None:
         meta = virtual["metadata"]
@@ -61,7 +68,8 @@ class PodSyncer(KindSyncer):
             self._create(virtual)
             return
         token = pods.token_secret_name(host["metadata"]["name"])
-        if self.s.host.informers["Secret"].get(f"{self.s.config.host_namespace}/{token}") is None:
+        tokens = self.s.host.informers[secrets.KIND]
+        if tokens.get(f"{self.s.config.host_namespace}/{token}") is None:
             self._ensure_token(virtual, host)  # a crash between pod and Secret
         self._restore_metadata(virtual, host)
         self._ephemeral(virtual, host)
@@ -190,8 +198,8 @@ class PodSyncer(KindSyncer):
             self._tell(virtual, mine, what)
 
     def context(self, namespace: str) -> pods.Context:
-        dns = self.s.virtual.informers["Service"].get("kube-system/kube-dns")
-        dns_host = self.s.host_object("Service", "kube-dns", "kube-system") if dns else None
+        dns = self.s.virtual.informers[services.KIND].get("kube-system/kube-dns")
+        dns_host = self.s.host_object(services.KIND, "kube-dns", "kube-system") if dns else None
         return pods.Context(
             vcluster=self.s.config.vcluster,
             host_namespace=self.s.config.host_namespace,
@@ -203,7 +211,7 @@ class PodSyncer(KindSyncer):
                     (s.get("spec") or {}).get("clusterIP", ""),
                     (s.get("spec") or {}).get("ports") or [],
                 )
-                for s in self.s.virtual.informers["Service"].items()
+                for s in self.s.virtual.informers[services.KIND].items()
                 if s["metadata"]["namespace"] == namespace
             ],
             isolation=self.s.config.isolation,
@@ -214,7 +222,7 @@ class PodSyncer(KindSyncer):
     def api_ip(self) -> str:
         """Host ClusterIP of the virtual API server's Service; fixed for its lifetime."""
         if self._api_ip is None:
-            svc = self.s.host.resources["Service"].get(
+            svc = self.s.host.resources[services.KIND].get(
                 name=self.s.config.service_name, namespace=self.s.config.host_namespace
             )
             self._api_ip = str(svc["spec"]["clusterIP"])
@@ -261,7 +269,9 @@ class PodSyncer(KindSyncer):
         )
         token = (review.get("status") or {}).get("token")
         # The CA comes from the ConfigMap informer: no extra API call per pod.
-        root_ca = self.s.virtual.informers["ConfigMap"].get(f"{meta['namespace']}/kube-root-ca.crt")
+        root_ca = self.s.virtual.informers[configmaps.KIND].get(
+            f"{meta['namespace']}/kube-root-ca.crt"
+        )
         ca = ((root_ca or {}).get("data") or {}).get("ca.crt")
         if not token or not ca:
             raise RuntimeError(f"no token or CA yet for {meta['namespace']}/{sa}")
@@ -286,14 +296,14 @@ class PodSyncer(KindSyncer):
             "type": "Opaque",
             "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
         }
-        secrets = self.s.host.resources["Secret"]
-        ignoring(409, lambda: secrets.create(body=body, namespace=self.s.config.host_namespace))
+        tokens = self.s.host.resources[secrets.KIND]
+        ignoring(409, lambda: tokens.create(body=body, namespace=self.s.config.host_namespace))
 
     def _status_back(self, virtual: Manifest, host: Manifest) -> None:
         meta = virtual["metadata"]
         node = (host.get("spec") or {}).get("nodeName")
         if node and not (virtual.get("spec") or {}).get("nodeName"):
-            self._on_node(node)
+            self._nodes.reconcile(node)
             self.s.virtual.resources[self.kind].create_subresource(
                 meta["name"],
                 meta["namespace"],

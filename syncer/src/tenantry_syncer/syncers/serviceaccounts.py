@@ -2,7 +2,7 @@
 
 from tenantry_api.types import Manifest
 from tenantry_syncer.resources import serviceaccounts
-from tenantry_syncer.syncers.base import KindSyncer
+from tenantry_syncer.syncers.kind import KindSyncer
 
 
 class ServiceAccountSyncer(KindSyncer):

@@ -5,7 +5,8 @@ from typing import Any
 
 from tenantry_api.types import Manifest
 from tenantry_syncer.resources import endpoints, services
-from tenantry_syncer.syncers.base import Key, KindSyncer
+from tenantry_syncer.syncers.base import Key
+from tenantry_syncer.syncers.kind import KindSyncer
 
 API_SERVICE = ("default", "kubernetes")
 

@@ -1,17 +1,28 @@
 """StorageClasses: host → virtual, read-only copies; a copy whose host class is gone goes,
 one the tenant edited is put back, and a class the tenant made itself is left alone."""
 
-from tenantry_syncer.resources import storageclasses
-from tenantry_syncer.syncers.base import Shared, ignoring, stamped
+from collections.abc import Iterable
 
-QUEUE_KIND = "HostStorageClass"
+from tenantry_api import keys
+from tenantry_syncer.resources import storageclasses
+from tenantry_syncer.syncers.base import Shared, Watch, ignoring
+from tenantry_syncer.syncers.kind import stamped
+
 KIND = storageclasses.KIND
 API_VERSION = storageclasses.API_VERSION
 
 
 class StorageClassSyncer:
+    queue_kind = "HostStorageClass"
+
     def __init__(self, shared: Shared) -> None:
         self.s = shared
+
+    def watches(self) -> Iterable[Watch]:
+        queue = self.s.enqueue(self.queue_kind)
+        yield Watch(self.s.host, KIND, API_VERSION, handler=queue)
+        ours = f"{keys.MANAGED_BY}={keys.MANAGED_BY_VALUE}"
+        yield Watch(self.s.virtual, KIND, API_VERSION, label_selector=ours, handler=queue)
 
     def reconcile(self, name: str) -> None:
         host = self.s.host.informers[KIND].get(name)
@@ -40,4 +51,4 @@ class StorageClassSyncer:
             if storageclasses.is_ours(sc)
         }
         for name in names:
-            self.s.queue.add((QUEUE_KIND, name))
+            self.s.queue.add((self.queue_kind, name))

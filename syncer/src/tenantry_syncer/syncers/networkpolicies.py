@@ -1,10 +1,13 @@
-"""NetworkPolicies and PodDisruptionBudgets: virtual → host, selectors translated to the labels
-of the host pods. A NetworkPolicy's namespace selectors are evaluated against the virtual
-namespaces, so every policy is looked at again when a virtual namespace changes."""
+"""NetworkPolicies: virtual → host, selectors translated to the labels of the host pods. A
+policy's namespace selectors are evaluated against the virtual namespaces, so every policy is
+looked at again when a virtual namespace changes."""
+
+from collections.abc import Iterable
 
 from tenantry_api.types import Manifest
-from tenantry_syncer.resources import networkpolicies, pdbs
-from tenantry_syncer.syncers.base import KindSyncer
+from tenantry_syncer.resources import networkpolicies
+from tenantry_syncer.syncers.base import Watch
+from tenantry_syncer.syncers.kind import KindSyncer
 
 NAMESPACE = "Namespace"
 
@@ -12,6 +15,10 @@ NAMESPACE = "Namespace"
 class NetworkPolicySyncer(KindSyncer):
     kind = networkpolicies.KIND
     api_version = networkpolicies.API_VERSION
+
+    def watches(self) -> Iterable[Watch]:
+        yield from super().watches()
+        yield Watch(self.s.virtual, NAMESPACE, handler=self.on_namespace)
 
     def to_host(self, virtual: Manifest) -> Manifest:
         namespaces = {
@@ -26,11 +33,3 @@ class NetworkPolicySyncer(KindSyncer):
         for policy in self.s.virtual.informers[self.kind].items():
             meta = policy["metadata"]
             self.s.queue.add((self.kind, f"{meta['namespace']}/{meta['name']}"))
-
-
-class PodDisruptionBudgetSyncer(KindSyncer):
-    kind = pdbs.KIND
-    api_version = pdbs.API_VERSION
-
-    def to_host(self, virtual: Manifest) -> Manifest:
-        return pdbs.to_host(virtual, self.s.config.vcluster, self.s.config.host_namespace)
