@@ -19,15 +19,16 @@ from tenantry_api import keys
 from tenantry_api.config import FromVirtual, SyncerConfig
 from tenantry_api.naming import host_name
 from tenantry_api.types import Manifest
+from tenantry_local.cluster import LocalCluster
+from tenantry_local.kube import Kube
 from tenantry_syncer.kube import api_client_from
 from tenantry_syncer.registry import REGISTRY, Registration
 from tenantry_syncer.resources.meta import host_metadata
 from tenantry_syncer.sync import Syncer
 from tenantry_syncer.syncers.kind import KindSyncer
 
-from tests.integration.conftest import require
-from tests.support.kube import Kube, namespace, wait_for
-from tests.support.localcluster import LocalCluster
+from tests.support.kube import namespace, wait_for
+from tests.support.testbin import require
 from tests.support.virtualcluster import render, synced
 
 HOST_NS = "sync-registry"

@@ -31,10 +31,16 @@ MOUNTS = ("/pki", "/data", "/etc/tenantry", "/scratch")
 class Rendered:
     init: list[dict[str, Any]]
     containers: dict[str, dict[str, Any]]
-    config_json: str
+    documents: dict[str, str]
+    """The ConfigMap's config documents by key, as the pods find them in /etc/tenantry."""
     jobs: dict[str, dict[str, Any]]
     """Containers of the other workloads the component renders, by name: the snapshot
     CronJob's, the sleeper Deployment's."""
+
+    @property
+    def config_json(self) -> str:
+        """The SyncerConfig document."""
+        return self.documents[CONFIG_KEY]
 
 
 def render(
@@ -47,7 +53,7 @@ def render(
         args["sync"] = sync
     d = deploy(lambda: VirtualCluster(name, args))
     pod = d.one("kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]
-    config = d.one("kubernetes:core/v1:ConfigMap").inputs["data"][CONFIG_KEY]
+    documents = dict(d.one("kubernetes:core/v1:ConfigMap").inputs["data"])
     jobs = {
         c["name"]: c
         for job in d.of_type("kubernetes:batch/v1:CronJob")
@@ -58,7 +64,9 @@ def render(
         for deployment in d.of_type("kubernetes:apps/v1:Deployment")
         for c in deployment.inputs["spec"]["template"]["spec"]["containers"]
     )
-    return Rendered(pod["initContainers"], {c["name"]: c for c in pod["containers"]}, config, jobs)
+    return Rendered(
+        pod["initContainers"], {c["name"]: c for c in pod["containers"]}, documents, jobs
+    )
 
 
 class Local:
@@ -118,7 +126,8 @@ class ControlPlane:
 
     def run(self, container: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         """Run one container to completion, as an init container or a Job would."""
-        (self.local.root / "etc/tenantry" / CONFIG_KEY).write_text(self.rendered.config_json)
+        for key, document in self.rendered.documents.items():
+            (self.local.root / "etc/tenantry" / key).write_text(document)
         return subprocess.run(
             self.local.argv(container),
             env=self.env,
