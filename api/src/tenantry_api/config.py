@@ -6,8 +6,6 @@ or agent older than its config fails loudly instead of ignoring a setting.
 
 import hashlib
 import posixpath
-import re
-import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal, Self, TypeVar
 
@@ -21,6 +19,17 @@ from pydantic import (
     model_validator,
 )
 
+from tenantry_api.checks import (
+    DAYS,
+    AwakeHours,
+    Bucket,
+    Day,
+    EndpointUrl,
+    Prefix,
+    Region,
+    Retention,
+    TimeZone,
+)
 from tenantry_api.naming import DNS1123_LABEL_PATTERN, pki_secret_name
 from tenantry_api.runtimes import RuntimeBackend, handler_name
 
@@ -217,84 +226,16 @@ class NodeAgentConfig(Document):
         return self
 
 
-_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
-_ENDPOINT_URL = re.compile(r"^https?://[^/\s]+/?$")
-
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def check_day(value: str) -> str:
-    if value not in DAYS:
-        raise ValueError(f"{value!r} is not one of {', '.join(DAYS)}")
-    return value
-
-
-Day = Annotated[str, AfterValidator(check_day)]
-
-
-def check_awake_hours(value: str) -> str:
-    """HH:MM-HH:MM, not empty; an end before the start runs over midnight."""
-    if value and (not _HOURS.fullmatch(value) or value[:5] == value[6:]):
-        raise ValueError(f"{value!r} is not a range HH:MM-HH:MM")
-    return value
-
-
-def check_time_zone(value: str) -> str:
-    if value:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"{value!r} is not an IANA time zone") from e
-    return value
-
-
-def check_region(value: str) -> str:
-    if value and not _REGION.fullmatch(value):
-        raise ValueError(f"{value!r} is not a region name")
-    return value
-
-
-def check_endpoint_url(value: str) -> str:
-    """http(s)://host[:port], kept without its trailing slash."""
-    if value and not _ENDPOINT_URL.fullmatch(value):
-        raise ValueError(f"{value!r} is not http(s)://host[:port]")
-    return value.rstrip("/")
-
-
-def check_bucket(value: str) -> str:
-    if not _BUCKET.fullmatch(value) or ".." in value:
-        raise ValueError(f"{value!r} is not an S3 bucket name")
-    return value
-
-
-def check_prefix(value: str) -> str:
-    if value != value.strip("/") or "//" in value:
-        raise ValueError(f"{value!r} must not start or end with '/'")
-    return value
-
-
-def check_retention(value: int) -> int:
-    if value < 1:
-        raise ValueError(f"{value} must keep at least one snapshot")
-    return value
-
-
-Region = Annotated[str, AfterValidator(check_region)]
-EndpointUrl = Annotated[str, AfterValidator(check_endpoint_url)]
-
-
 class SleepSettings(_Strict):
     """When the sleeper puts a virtual cluster to sleep (docs/snapshots-and-sleep.md)."""
 
     idle_seconds: float = Field(gt=0)
     """Seconds without API traffic before the control plane sleeps."""
-    awake_hours: Annotated[str, AfterValidator(check_awake_hours)] = ""
+    awake_hours: AwakeHours = ""
     """HH:MM-HH:MM in which the tenant never sleeps; empty: no such hours."""
     awake_days: list[Day] = Field(default_factory=list)
     """Days of ``awake_hours``; empty: every day."""
-    time_zone: Annotated[str, AfterValidator(check_time_zone)] = ""
+    time_zone: TimeZone = ""
     """IANA time zone of ``awake_hours``; empty: UTC."""
 
     @field_validator("awake_days")
@@ -316,9 +257,9 @@ class S3Endpoint(_Strict):
 class SnapshotSettings(S3Endpoint):
     """Where snapshots go and how many are kept (docs/snapshots-and-sleep.md)."""
 
-    bucket: Annotated[str, AfterValidator(check_bucket)]
-    prefix: Annotated[str, AfterValidator(check_prefix)] = "tenantry"
-    retention: Annotated[int, AfterValidator(check_retention)] = 7
+    bucket: Bucket
+    prefix: Prefix = "tenantry"
+    retention: Retention = 7
     """Complete snapshots kept; older ones are deleted after each new one."""
 
 
