@@ -19,7 +19,6 @@ from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import RestoreFrom, Snapshots, StoreType
 from tenantry.virtual_cluster.spec import (
     POD_SECURITY,
-    S3,
     SNAPSHOT_APP,
     Restore,
     VirtualClusterSpec,
@@ -32,15 +31,6 @@ SCRATCH_DIR = "/scratch"
 """An emptyDir where snapshots are packed and unpacked (the root filesystem is read-only)."""
 
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
-
-
-def _s3(field: str, region: str, endpoint_url: str, secret: str | None) -> S3:
-    endpoint = validation.api_model(
-        field, S3Endpoint, {"region": region, "endpoint_url": endpoint_url}
-    )
-    if secret is not None:
-        validation.dns_label(f"{field}.credentials", secret)
-    return S3(endpoint.region, endpoint.endpoint_url, secret)
 
 
 def resolve_snapshots(
@@ -80,22 +70,15 @@ def resolve_restore(args: RestoreFrom | None, store: StoreType) -> Restore | Non
     uri = args["uri"]
     if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+", uri):
         raise FieldError("restore_from.uri", f"{uri!r} is not s3://<bucket>/<snapshot folder>")
-    s3 = _s3(
+    endpoint = validation.api_model(
         "restore_from",
-        args.get("region", ""),
-        args.get("endpoint_url", ""),
-        args.get("credentials_secret"),
+        S3Endpoint,
+        {key: value for key, value in args.items() if key in S3Endpoint.model_fields},
     )
-    return Restore(uri, args.get("overwrite", False), s3)
-
-
-def _s3_flags(s3: S3) -> list[str]:
-    flags = []
-    if s3.region:
-        flags.append(f"--region={s3.region}")
-    if s3.endpoint_url:
-        flags.append(f"--endpoint-url={s3.endpoint_url}")
-    return flags
+    secret = args.get("credentials_secret")
+    if secret is not None:
+        validation.dns_label("restore_from.credentials", secret)
+    return Restore(uri, args.get("overwrite", False), endpoint, secret)
 
 
 def _store_job(
@@ -129,13 +112,18 @@ def _store_job(
 def restore_container(cp: ControlPlane, restore: Restore) -> dict[str, Any]:
     """The init container that seeds the store volume and the PKI Secret from a snapshot; it
     runs before `init`, which then finds the restored CAs."""
-    flags = [*_s3_flags(restore.s3), *(["--overwrite"] if restore.overwrite else [])]
+    endpoint = restore.endpoint
+    flags = [
+        *([f"--region={endpoint.region}"] if endpoint.region else []),
+        *([f"--endpoint-url={endpoint.endpoint_url}"] if endpoint.endpoint_url else []),
+        *(["--overwrite"] if restore.overwrite else []),
+    ]
     return _store_job(
         cp,
         ["restore", restore.uri],
         config=CONFIG_KEY,
         flags=flags,
-        secret=restore.s3.credentials_secret,
+        secret=restore.credentials_secret,
     )
 
 

@@ -6,7 +6,7 @@ The feature modules beside this one render from it; only the package's `resolve`
 from dataclasses import dataclass
 from typing import Any
 
-from tenantry_api.config import SleeperConfig, SnapshotConfig, SyncerConfig
+from tenantry_api.config import S3Endpoint, SleeperConfig, SnapshotConfig, SyncerConfig
 
 from tenantry import _k8s
 from tenantry._identity import Identity, Rule
@@ -18,20 +18,12 @@ COMPONENT = "VirtualCluster"
 
 
 @dataclass(frozen=True)
-class S3:
-    """Where snapshots live and how the syncer image reaches them."""
-
-    region: str = ""
-    endpoint_url: str = ""
-    credentials_secret: str | None = None
-    """Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become environment."""
-
-
-@dataclass(frozen=True)
 class Restore:
     uri: str
     overwrite: bool
-    s3: S3
+    endpoint: S3Endpoint
+    credentials_secret: str | None = None
+    """Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become environment."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +31,7 @@ class Snapshots:
     document: SnapshotConfig
     """What the snapshot job reads: where snapshots go and how many are kept."""
     credentials_secret: str | None = None
-    """Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become environment."""
+    """As Restore's."""
 
 
 @dataclass(frozen=True)
