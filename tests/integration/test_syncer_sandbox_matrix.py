@@ -508,14 +508,10 @@ def _add_ephemeral(setup: Setup, ns: str, pod: str, container: Manifest) -> None
     )
 
 
-def test_ephemeral_containers_are_synced_after_the_check_or_refused_with_an_event(
-    setup: Setup,
-) -> None:
-    configure(setup, config_of(setup, BASELINE, False))
-    tenant, host = setup.tenant, setup.host
-    ns = "debugging"
-    _fresh_namespace(tenant, ns)
-    tenant.create(
+def _synced_app(setup: Setup, ns: str) -> str:
+    """A fresh namespace ``ns`` with a plain pod `app` already on the host."""
+    _fresh_namespace(setup.tenant, ns)
+    setup.tenant.create(
         {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -523,7 +519,16 @@ def test_ephemeral_containers_are_synced_after_the_check_or_refused_with_an_even
             "spec": _sc(),
         }
     )
-    wait_for(lambda: _host_pod(host, ns, "app"), timeout=120, what="the host pod")
+    wait_for(lambda: _host_pod(setup.host, ns, "app"), timeout=120, what="the host pod")
+    return ns
+
+
+def test_ephemeral_containers_are_synced_after_the_check_or_refused_with_an_event(
+    setup: Setup,
+) -> None:
+    configure(setup, config_of(setup, BASELINE, False))
+    tenant, host = setup.tenant, setup.host
+    ns = _synced_app(setup, "debugging")
 
     _add_ephemeral(
         setup, ns, "app", {"name": "debug", "image": "busybox", "targetContainerName": "c"}
@@ -572,17 +577,7 @@ def test_under_the_sandbox_an_ephemeral_container_gets_the_tables_exemption_and_
 ) -> None:
     configure(setup, config_of(setup, PRIVILEGED, True))
     tenant, host = setup.tenant, setup.host
-    ns = "debugging-sandboxed"
-    _fresh_namespace(tenant, ns)
-    tenant.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "app", "namespace": ns},
-            "spec": _sc(),
-        }
-    )
-    wait_for(lambda: _host_pod(host, ns, "app"), timeout=120, what="the host pod")
+    ns = _synced_app(setup, "debugging-sandboxed")
     _add_ephemeral(
         setup,
         ns,
