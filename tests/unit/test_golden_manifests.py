@@ -9,6 +9,7 @@ diff reviewed in the same commit.
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,10 +132,16 @@ def every_feature() -> None:
 PROGRAMS: dict[str, Callable[[], None]] = {"every-feature": every_feature}
 
 
+# An inline Automation API program earlier in the same process (test_examples_up) leaves its
+# stack and project in the SDK's per-thread settings, which the mocks' URNs then read.
+_URN_PREFIX = re.compile(r"urn:pulumi:[^:\"]*::[^:\"]*::")
+
+
 def rendered(resources: list[dict[str, Any]]) -> str:
     # Registration order depends on when outputs resolve; the URN names each one uniquely.
-    ordered = sorted(resources, key=lambda r: str(r["urn"]))
-    return json.dumps(ordered, indent=1, sort_keys=True, default=repr) + "\n"
+    ordered = sorted(resources, key=lambda r: str(r["urn"]).split("::", 2)[-1])
+    text = json.dumps(ordered, indent=1, sort_keys=True, default=repr) + "\n"
+    return _URN_PREFIX.sub("urn:pulumi:stack::project::", text)
 
 
 def check(name: str, resources: list[dict[str, Any]]) -> None:
