@@ -5,16 +5,25 @@ control-plane containers are run as rendered, with only binary paths swapped for
 ports remapped on 127.0.0.1, and mount paths mapped into a temporary directory.
 """
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.kube import Kube
 
 from tests.support.kube import deployment, namespace, wait_for
 from tests.support.testbin import require
-from tests.support.virtualcluster import ControlPlane, Local, connect, render, tenant_kubeconfig
+from tests.support.virtualcluster import (
+    ControlPlane,
+    Local,
+    api_service,
+    connect,
+    render,
+    tenant_kubeconfig,
+)
 
 NAMESPACE = "vc-host"
 
@@ -36,7 +45,20 @@ def control_plane(
 def test_the_control_plane_boots_serves_a_tenant_and_survives_a_restart(
     control_plane: ControlPlane, kube: Kube, tmp_path: Path
 ) -> None:
+    # Without its Service the init container fails (and is retried by the kubelet): the
+    # serving certificate must name the Service's ClusterIP, where synced pods reach it.
+    init = control_plane.rendered.init[0]
+    refused = control_plane.run(init)
+    assert refused.returncode == 1
+    assert f"Service {NAMESPACE}/vc does not exist yet" in refused.stderr
+    service = kube.create(api_service("vc", NAMESPACE))
     control_plane.init()
+    serving = x509.load_pem_x509_certificate(
+        base64.b64decode(kube.get("v1", "Secret", "vc-pki-vc", NAMESPACE)["data"]["apiserver.crt"])
+    )
+    sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+    assert ips == {"127.0.0.1", service["spec"]["clusterIP"]}
     pki_before = kube.get("v1", "Secret", "vc-pki-vc", NAMESPACE)["data"]
     control_plane.start()
     kubeconfig = tenant_kubeconfig(kube, control_plane.local, tmp_path, "vc", NAMESPACE)

@@ -10,6 +10,7 @@ from tenantry_api.config import SyncerConfig
 from tenantry_syncer import init, pki
 
 SANS = pki.server_names("vc", "acme", ["vc.example.com", "203.0.113.7"])
+SERVICE_IP = "10.96.12.34"
 
 
 class MemorySecrets:
@@ -106,14 +107,14 @@ def test_a_missing_ca_or_sa_key_is_an_error_not_a_new_one(missing: str) -> None:
 
 def test_init_is_idempotent_on_secrets_and_files(tmp_path: Path) -> None:
     secrets = MemorySecrets()
-    first = init.run(CONFIG, tmp_path / "pki", secrets)
+    first = init.run(CONFIG, tmp_path / "pki", secrets, [SERVICE_IP])
     assert first.pki_secret_written
     assert first.kubeconfig_secret_written
     assert "controller-manager.conf" in first.files_written
     snapshot = {p.name: p.read_bytes() for p in (tmp_path / "pki").iterdir()}
     writes = secrets.writes
 
-    second = init.run(CONFIG, tmp_path / "pki", secrets)
+    second = init.run(CONFIG, tmp_path / "pki", secrets, [SERVICE_IP])
     assert second == init.Outcome([], False, False, [])
     assert secrets.writes == writes
     assert {p.name: p.read_bytes() for p in (tmp_path / "pki").iterdir()} == snapshot
@@ -121,9 +122,27 @@ def test_init_is_idempotent_on_secrets_and_files(tmp_path: Path) -> None:
 
 def test_tenant_kubeconfig_secret_points_at_the_endpoint(tmp_path: Path) -> None:
     secrets = MemorySecrets()
-    init.run(CONFIG, tmp_path, secrets)
+    init.run(CONFIG, tmp_path, secrets, [SERVICE_IP])
     tenant = secrets.secrets["vc-vc"]
     assert set(tenant) == {"config", "certificate-authority", "client-certificate", "client-key"}
     assert b'"server": "https://vc.example.com"' not in tenant["config"]  # endpoint not set
     assert b'"server": "https://vc.acme.svc:443"' in tenant["config"]
     assert tenant["certificate-authority"] == secrets.secrets["vc-pki-vc"]["ca.crt"]
+
+
+def ip_sans(entries: Mapping[str, bytes]) -> set[str]:
+    names = cert(entries, "apiserver").extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    return {str(ip) for ip in names.value.get_values_for_type(x509.IPAddress)}
+
+
+def test_the_serving_certificate_names_the_service_cluster_ip(tmp_path: Path) -> None:
+    # Synced pods reach the virtual API at this IP (KUBERNETES_SERVICE_HOST) and verify it.
+    secrets = MemorySecrets()
+    init.run(CONFIG, tmp_path, secrets, [SERVICE_IP])
+    assert ip_sans(secrets.secrets["vc-pki-vc"]) == {"127.0.0.1", SERVICE_IP}
+    # A re-created Service has a new ClusterIP: only the serving certificate is re-issued.
+    again = init.run(CONFIG, tmp_path, secrets, ["10.96.0.99"])
+    assert again.pki_changed == ["apiserver"]
+    assert ip_sans(secrets.secrets["vc-pki-vc"]) == {"127.0.0.1", "10.96.0.99"}

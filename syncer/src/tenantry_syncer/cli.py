@@ -92,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         return run(config, args.pki_dir, args.kubeconfig, args.port, args.workers)
     if args.command == "restore":
         return restore_command(args, config)
-    store = init.KubernetesSecretStore(config.host_namespace, host_api(args.kubeconfig))
+    api = host_api(args.kubeconfig)
+    store = init.KubernetesSecretStore(config.host_namespace, api)
     try:
-        outcome = init.run(config, args.pki_dir, store)
-    except pki.PKIError as e:
+        ips = init.service_ips(api, config.host_namespace, config.service_name)
+        outcome = init.run(config, args.pki_dir, store, ips)
+    except (pki.PKIError, init.ServiceMissingError) as e:
         print(f"{PROG} init: {e}", file=sys.stderr)
         return 1
     changed = ", ".join(outcome.pki_changed) or "nothing"

@@ -1,7 +1,8 @@
 """`tenantry-syncer init`: the init container that prepares the virtual control plane.
 
 1. Load the PKI Secret from the host (absent on first boot), complete it with `pki.ensure`,
-   and write it back only when something changed.
+   and write it back only when something changed. The serving certificate names the
+   ClusterIPs of the virtual cluster's Service: synced pods reach the API there.
 2. Write every file the control-plane containers read into the PKI directory, plus the
    kubeconfigs of the controller-manager and the syncer (both talk to 127.0.0.1 in the pod).
 3. Write the tenant kubeconfig Secret `vc-<name>` (keys config, certificate-authority,
@@ -12,7 +13,7 @@ Running it twice changes nothing: no Secret is updated and no file is rewritten.
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -55,10 +56,14 @@ def _write_if_changed(path: Path, data: bytes, mode: int) -> bool:
     return True
 
 
-def run(config: SyncerConfig, pki_dir: Path, secrets: SecretStore) -> Outcome:
+def run(
+    config: SyncerConfig, pki_dir: Path, secrets: SecretStore, service_ips: Sequence[str]
+) -> Outcome:
     labels = {keys.MANAGED_BY: keys.MANAGED_BY_VALUE, keys.VCLUSTER: config.vcluster}
     stored = secrets.read(config.pki_secret) or {}
-    sans = pki.server_names(config.service_name, config.host_namespace, config.extra_sans)
+    sans = pki.server_names(
+        config.service_name, config.host_namespace, [*service_ips, *config.extra_sans]
+    )
     result = pki.ensure(stored, sans)
     pki_written = result.entries != stored
     if pki_written:
@@ -100,6 +105,25 @@ def run(config: SyncerConfig, pki_dir: Path, secrets: SecretStore) -> Outcome:
         secrets.write(config.kubeconfig_secret, tenant, labels)
         log.info("tenant kubeconfig secret %s written", config.kubeconfig_secret)
     return Outcome(result.changed, pki_written, kubeconfig_written, written)
+
+
+class ServiceMissingError(Exception):
+    """The virtual API server's Service is not there (yet)."""
+
+
+def service_ips(api: client.ApiClient, namespace: str, name: str) -> list[str]:
+    """The ClusterIPs of the virtual API server's Service. Synced pods get the first as
+    KUBERNETES_SERVICE_HOST and verify the serving certificate against it."""
+    try:
+        service = client.CoreV1Api(api).read_namespaced_service(name, namespace)
+    except ApiException as e:
+        if e.status == 404:
+            # Created beside the StatefulSet; the kubelet retries this init container.
+            raise ServiceMissingError(f"Service {namespace}/{name} does not exist yet") from None
+        raise
+    spec = service.spec
+    ips = spec.cluster_i_ps or [spec.cluster_ip]
+    return [ip for ip in ips if ip and ip != "None"]
 
 
 class KubernetesSecretStore:
