@@ -284,6 +284,12 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
         "agent.restart_strategy",
         "systemd, signal, none",
     ),
+    (
+        VirtualNode,
+        {"agent": {"containerd_socket": "run/containerd/containerd.sock"}},
+        "agent.containerd_socket",
+        "not a normalised absolute path",
+    ),
 ]
 
 

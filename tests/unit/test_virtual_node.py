@@ -63,7 +63,8 @@ def test_agent_has_only_the_host_mounts_it_needs() -> None:
     assert host_paths == {
         "/etc/containerd",
         "/run/systemd/private",
-        "/run/containerd/containerd.sock",
+        # The socket's directory: containerd re-creates the socket when it restarts.
+        "/run/containerd",
         "/sys/fs/cgroup",
         "/usr",
         "/opt",
@@ -82,6 +83,30 @@ def test_agent_has_only_the_host_mounts_it_needs() -> None:
     assert pod["serviceAccountName"] == "tenantry-node-agent-sandbox"
 
 
+def test_containerd_mounts_follow_the_agents_paths() -> None:
+    d, _ = node(
+        {
+            "agent": {
+                "restart_strategy": "signal",
+                "containerd_config": "/var/lib/node/etc/containerd/config.toml",
+                "containerd_socket": "/var/lib/node/run/containerd.sock",
+                "containerd_pid_file": "/var/lib/node/pid/containerd.pid",
+            }
+        }
+    )
+    volumes = host_volumes(d)
+    assert volumes["/var/lib/node/etc/containerd"] == ("containerd-config", "Directory")
+    assert volumes["/var/lib/node/run"] == ("containerd-run", "Directory")
+    assert volumes["/var/lib/node/pid"] == ("containerd-pid", "Directory")
+    assert not {"/etc/containerd", "/run/containerd"} & set(volumes)
+    mounts = d.one(DS).inputs["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    # Mounted where the agent's config says they are.
+    assert {m["mountPath"] for m in mounts} >= {"/var/lib/node/run", "/var/lib/node/pid"}
+    config = load(NodeAgentConfig, d.one(CM).inputs["data"][CONFIG_KEY])
+    assert config.containerd_socket == "/var/lib/node/run/containerd.sock"
+    assert config.containerd_pid_file == "/var/lib/node/pid/containerd.pid"
+
+
 def test_agent_rbac_is_limited_to_nodes_and_pods() -> None:
     d, _ = node({})
     rules = d.one(CR).inputs["rules"]
@@ -95,13 +120,26 @@ def test_agent_rbac_is_limited_to_nodes_and_pods() -> None:
     }
 
 
+def host_volumes(d: Deployment) -> dict[str, tuple[str, str]]:
+    pod = d.one(DS).inputs["spec"]["template"]["spec"]
+    return {
+        v["hostPath"]["path"]: (v["name"], v["hostPath"]["type"])
+        for v in pod["volumes"]
+        if "hostPath" in v
+    }
+
+
 def test_a_signal_restart_sees_host_processes_and_containerds_pid_file() -> None:
     d, _ = node({"agent": {"restart_strategy": "signal"}})
     pod = d.one(DS).inputs["spec"]["template"]["spec"]
     assert pod["hostPID"] is True
-    assert "/run/containerd/containerd.pid" in {
-        v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v
-    }
+    volumes = host_volumes(d)
+    # The pid file sits beside the socket: their one directory mount holds both.
+    assert volumes["/run/containerd"] == ("containerd-run", "Directory")
+    # A host without systemd has no /run/systemd/private: a Socket mount would keep the pod
+    # from starting. The systemd default mounts it (its control).
+    assert "/run/systemd/private" not in volumes
+    assert "/run/systemd/private" in host_volumes(node({})[0])
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["TENANTRY_DAEMONSET"] == "kube-system/tenantry-node-agent-sandbox"
 

@@ -85,6 +85,8 @@ def check_host_path_root(value: str) -> str:
 
 
 HostPathRoot = Annotated[str, AfterValidator(check_host_path_root)]
+NodePath = HostPathRoot
+"""A file or directory on the node: absolute, normalised, not `/`."""
 
 
 class Isolation(_Strict):
@@ -200,14 +202,14 @@ class NodeAgentConfig(Document):
     backend: RuntimeBackend
     handler: DnsLabel
     """containerd runtime handler name; must match the RuntimeClass's handler."""
-    containerd_config: str = "/etc/containerd/config.toml"
-    containerd_socket: str = "/run/containerd/containerd.sock"
+    containerd_config: NodePath = "/etc/containerd/config.toml"
+    containerd_socket: NodePath = "/run/containerd/containerd.sock"
     """containerd's CRI socket: the agent reads its version and confirms the handler there."""
     restart_strategy: Literal["systemd", "signal", "none"] = "systemd"
     """How containerd is restarted after a config change: host systemd over D-Bus; SIGTERM
     to the pid in ``containerd_pid_file`` for hosts without systemd whose init supervisor
     starts it again (containerd reloads nothing on SIGHUP); or not at all."""
-    containerd_pid_file: str = "/run/containerd/containerd.pid"
+    containerd_pid_file: NodePath = "/run/containerd/containerd.pid"
     io_limits: IoLimits = Field(default_factory=IoLimits)
     tenant_namespaces: list[DnsLabel] = Field(default_factory=list)
     """Host namespaces whose pods get ``io_limits``, and each a directory under

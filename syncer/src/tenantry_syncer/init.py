@@ -122,8 +122,10 @@ def service_ips(api: client.ApiClient, namespace: str, name: str) -> list[str]:
             raise ServiceMissingError(f"Service {namespace}/{name} does not exist yet") from None
         raise
     spec = service.spec
-    ips = spec.cluster_i_ps or [spec.cluster_ip]
-    return [ip for ip in ips if ip and ip != "None"]
+    if spec is None:
+        return []
+    ips = spec.cluster_ips or ([spec.cluster_ip] if spec.cluster_ip else [])
+    return [ip for ip in ips if ip != "None"]
 
 
 class KubernetesSecretStore:

@@ -1,6 +1,8 @@
 """The node agent: its settings, its host identity and the DaemonSet that installs the
 runtime handler on every selected node."""
 
+import posixpath
+from collections.abc import Mapping
 from typing import Any
 
 from tenantry_api.config import CONFIG_KEY, NodeAgentConfig
@@ -17,21 +19,16 @@ from tenantry.virtual_node.spec import COMPONENT, VirtualNodeSpec
 AGENT_CONFIG_DIR = "/etc/tenantry"
 HOST_ROOT = "/host"
 """Where the agent sees the host's binary directories (read-only), to find the runtime's."""
-# (volume, host path, hostPath type, read-only): the only host paths the agent sees.
+# (volume, host path, hostPath type, read-only): the host paths every agent sees; the
+# containerd and restart ones follow from its settings (_host_mounts).
 HOST_MOUNTS: list[tuple[str, str, str, bool]] = [
-    # The runtime handler is installed here, as a drop-in or a marked edit.
-    ("containerd-config", "/etc/containerd", "Directory", False),
-    # containerd is restarted through host systemd's private D-Bus socket.
-    ("systemd-private", "/run/systemd/private", "Socket", False),
-    # The handler is confirmed through CRI before the node is labelled ready.
-    ("containerd-socket", "/run/containerd/containerd.sock", "Socket", False),
     # Tenant io.max/io.weight are written to pod cgroups.
     ("cgroup", "/sys/fs/cgroup", "Directory", False),
     # Preflight looks for the runtime's binaries (runsc, kata, sysbox) here; read-only.
     ("host-usr", "/usr", "Directory", True),
     ("host-opt", "/opt", "Directory", True),
 ]
-DEFAULT_PID_FILE = "/run/containerd/containerd.pid"
+CONTAINERD_PATHS = ("containerd_config", "containerd_socket", "containerd_pid_file")
 
 
 def resolve_agent(
@@ -53,10 +50,16 @@ def resolve_agent(
         for i, ns in enumerate(tenant_namespaces):
             validation.dns_label(f"tenant_namespaces[{i}]", ns)
         io_limits = validation.api_model("io_limits", AgentIoLimits, args.get("io_limits", {}))
+        given: Mapping[str, Any] = agent_args
+        paths = {
+            key: validation.host_path_root(f"agent.{key}", given[key])
+            for key in CONTAINERD_PATHS
+            if key in given
+        }
         return NodeAgentConfig(
             backend=backend,
             handler=handler,
-            containerd_config=agent_args.get("containerd_config", "/etc/containerd/config.toml"),
+            **paths,
             restart_strategy=restart,
             io_limits=io_limits,
             tenant_namespaces=tenant_namespaces,
@@ -119,6 +122,30 @@ def agent_children(spec: VirtualNodeSpec) -> list[Child]:
     ]
 
 
+def _host_mounts(config: NodeAgentConfig) -> list[tuple[str, str, str, bool]]:
+    # Directories, not files: containerd re-creates its socket and pid file when it
+    # restarts, and a file mount would keep showing the old one.
+    socket_dir = posixpath.dirname(config.containerd_socket)
+    mounts = [
+        # The runtime handler is installed here, as a drop-in or a marked edit.
+        ("containerd-config", posixpath.dirname(config.containerd_config), "Directory", False),
+        # The handler is confirmed through CRI before the node is labelled ready.
+        ("containerd-run", socket_dir, "Directory", True),
+        *HOST_MOUNTS,
+    ]
+    if config.restart_strategy == "systemd":
+        # containerd is restarted through host systemd's private D-Bus socket.
+        mounts.append(("systemd-private", "/run/systemd/private", "Socket", False))
+    pid_dir = posixpath.dirname(config.containerd_pid_file)
+    if config.restart_strategy == "signal" and pid_dir != socket_dir:
+        # Without systemd the agent signals containerd by the pid in this file.
+        mounts.append(("containerd-pid", pid_dir, "Directory", True))
+    if config.host_path_root:
+        # The tenants' hostPath directories are made and removed here.
+        mounts.append(("tenant-dirs", config.host_path_root, "DirectoryOrCreate", False))
+    return mounts
+
+
 def _daemonset_spec(
     spec: VirtualNodeSpec, config: NodeAgentConfig, agent: str, selector: dict[str, str]
 ) -> dict[str, Any]:
@@ -126,14 +153,7 @@ def _daemonset_spec(
         {"name": "config", "mountPath": AGENT_CONFIG_DIR, "readOnly": True}
     ]
     volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": agent}}]
-    host_mounts = list(HOST_MOUNTS)
-    if config.restart_strategy == "signal":
-        # Without systemd the agent signals containerd by the pid in this file.
-        host_mounts.append(("containerd-pid", DEFAULT_PID_FILE, "File", True))
-    if config.host_path_root:
-        # The tenants' hostPath directories are made and removed here.
-        host_mounts.append(("tenant-dirs", config.host_path_root, "DirectoryOrCreate", False))
-    for volume, path, path_type, read_only in host_mounts:
+    for volume, path, path_type, read_only in _host_mounts(config):
         at = f"{HOST_ROOT}{path}" if volume.startswith("host-") else path
         mounts.append(
             {"name": volume, "mountPath": at, **({"readOnly": True} if read_only else {})}

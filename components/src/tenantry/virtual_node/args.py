@@ -60,6 +60,12 @@ class Agent(TypedDict):
     """How containerd is restarted after a config change: systemd (default), signal or none."""
     containerd_config: NotRequired[str]
     """Path of containerd's config on the node. Default /etc/containerd/config.toml."""
+    containerd_socket: NotRequired[str]
+    """containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+    directory is mounted, so a socket that containerd re-creates on restart is still seen."""
+    containerd_pid_file: NotRequired[str]
+    """containerd's pid file, read by the signal restart. Default
+    /run/containerd/containerd.pid."""
 
 
 @with_config(STRICT)
