@@ -102,6 +102,7 @@ def start_agent(
             containerd_pid_file=str(containerd.pid_file),
             io_limits=IoLimits(weight=100),
             tenant_namespaces=[TENANT_NS],
+            binary_dirs=[str(GVISOR_DIR)],
         ).to_json()
     )
     log = (work / "agent.log").open("wb")
@@ -112,7 +113,6 @@ def start_agent(
             f"--config={config}",
             f"--kubeconfig={cluster.kubeconfig}",
             f"--node-name={node}",
-            f"--binary-dir={GVISOR_DIR}",
             f"--resync-seconds={resync}",
         ],
         stderr=log,

@@ -127,6 +127,7 @@ class Harness:
                 containerd_socket=str(containerd.socket),
                 restart_strategy="signal",
                 containerd_pid_file=str(containerd.pid_file),
+                binary_dirs=[str(self.binary_dir)],
             ).to_json()
         )
         self.runs = 0
@@ -138,7 +139,6 @@ class Harness:
             f"--config={self.config}",
             f"--kubeconfig={self.cluster.kubeconfig}",
             f"--node-name={self.node}",
-            f"--binary-dir={self.binary_dir}",
             *extra,
         ]
 
@@ -507,9 +507,9 @@ def test_runc_hardened_runs_containers_from_its_restrictive_base_spec(
 def test_a_node_that_fails_preflight_says_why_and_is_never_ready(
     harness: Harness, kube: Kube, tmp_path: Path
 ) -> None:
-    argv = harness.argv("preflight")
-    argv[argv.index(f"--binary-dir={GVISOR_DIR}")] = f"--binary-dir={tmp_path}"
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    config = NodeAgentConfig.model_validate_json(harness.config.read_text())
+    harness.config.write_text(config.model_copy(update={"binary_dirs": [str(tmp_path)]}).to_json())
+    done = subprocess.run(harness.argv("preflight"), capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     obj = kube.get("v1", "Node", harness.node)
     assert obj["metadata"]["labels"][keys.NODE_PREFLIGHT] == "failed"

@@ -290,6 +290,12 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
         "agent.containerd_socket",
         "not a normalised absolute path",
     ),
+    (
+        VirtualNode,
+        {"agent": {"binary_dirs": ["/usr/local/bin", "/home/me/bin"]}},
+        "agent.binary_dirs[1]",
+        "not under /usr or /opt",
+    ),
 ]
 
 

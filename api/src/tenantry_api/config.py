@@ -86,6 +86,13 @@ def check_host_path_root(value: str) -> str:
 
 HostPathRoot = Annotated[str, AfterValidator(check_host_path_root)]
 NodePath = HostPathRoot
+DEFAULT_BINARY_DIRS = (
+    "/usr/local/bin",
+    "/usr/bin",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/opt/kata/bin",
+)
 """A file or directory on the node: absolute, normalised, not `/`."""
 
 
@@ -210,6 +217,9 @@ class NodeAgentConfig(Document):
     to the pid in ``containerd_pid_file`` for hosts without systemd whose init supervisor
     starts it again (containerd reloads nothing on SIGHUP); or not at all."""
     containerd_pid_file: NodePath = "/run/containerd/containerd.pid"
+    binary_dirs: list[NodePath] = Field(default_factory=lambda: list(DEFAULT_BINARY_DIRS))
+    """Host directories searched for the runtime's binaries, seen under the agent's
+    ``--host-root``."""
     io_limits: IoLimits = Field(default_factory=IoLimits)
     tenant_namespaces: list[DnsLabel] = Field(default_factory=list)
     """Host namespaces whose pods get ``io_limits``, and each a directory under

@@ -11,7 +11,7 @@ import platform
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,6 @@ from tenantry_node_agent.log import event
 from tenantry_node_agent.node_files import NodeFiles, Plan
 from tenantry_node_agent.preflight import Facts, Verdict, cgroup_facts, find_binaries, judge
 
-DEFAULT_BINARY_DIRS = [
-    "/usr/local/bin",
-    "/usr/bin",
-    "/usr/local/sbin",
-    "/usr/sbin",
-    "/opt/kata/bin",
-]
-
 
 class StepFailedError(RuntimeError):
     def __init__(self, step: str, reason: str) -> None:
@@ -49,7 +41,6 @@ class Options:
     node_name: str
     kube: Kube | None = None
     host_root: Path = Path("/")
-    binary_dirs: list[str] = field(default_factory=lambda: list(DEFAULT_BINARY_DIRS))
     cgroup_root: Path = Path("/sys/fs/cgroup")
     daemonset: tuple[str, str] | None = None
     """(namespace, name) of the agent's DaemonSet: uninstall only once it no longer selects
@@ -94,7 +85,7 @@ class Agent:
             io_controller=io_controller,
             containerd_version=containerd_version,
             config_version=config_version,
-            binaries=find_binaries(self.config.backend, self.o.host_root, self.o.binary_dirs),
+            binaries=find_binaries(self.config.backend, self.o.host_root, self.config.binary_dirs),
         )
         verdict = judge(facts, self.config.backend)
         self.facts = facts

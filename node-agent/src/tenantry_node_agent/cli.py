@@ -42,12 +42,6 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--host-root", type=Path, default=Path("/"), help="where the host's / is mounted"
         )
-        command.add_argument(
-            "--binary-dir",
-            action="append",
-            dest="binary_dirs",
-            help="host directory searched for runtime binaries (repeatable)",
-        )
         command.add_argument("--cgroup-root", type=Path, default=Path("/sys/fs/cgroup"))
         command.add_argument(
             "--daemonset",
@@ -63,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return check_config(PROG, [NodeAgentConfig], args.config)
     # Imported here: `check-config` and `--help` stay light.
-    from tenantry_node_agent.agent import DEFAULT_BINARY_DIRS, Agent, Options  # noqa: PLC0415
+    from tenantry_node_agent.agent import Agent, Options  # noqa: PLC0415
     from tenantry_node_agent.kube import Kube  # noqa: PLC0415
 
     config = NodeAgentConfig.model_validate_json(args.config.read_text())
@@ -82,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
             node_name=args.node_name,
             kube=kube,
             host_root=args.host_root,
-            binary_dirs=args.binary_dirs or list(DEFAULT_BINARY_DIRS),
             cgroup_root=args.cgroup_root,
             daemonset=daemonset,
             resync_seconds=args.resync_seconds,

@@ -28,6 +28,8 @@ HOST_MOUNTS: list[tuple[str, str, str, bool]] = [
     ("host-usr", "/usr", "Directory", True),
     ("host-opt", "/opt", "Directory", True),
 ]
+BINARY_ROOTS = ("/usr/", "/opt/")
+"""The host directories the agent sees under HOST_ROOT (HOST_MOUNTS)."""
 CONTAINERD_PATHS = ("containerd_config", "containerd_socket", "containerd_pid_file")
 
 
@@ -51,11 +53,13 @@ def resolve_agent(
             validation.dns_label(f"tenant_namespaces[{i}]", ns)
         io_limits = validation.api_model("io_limits", AgentIoLimits, args.get("io_limits", {}))
         given: Mapping[str, Any] = agent_args
-        paths = {
+        paths: dict[str, Any] = {
             key: validation.host_path_root(f"agent.{key}", given[key])
             for key in CONTAINERD_PATHS
             if key in given
         }
+        if "binary_dirs" in agent_args:
+            paths["binary_dirs"] = _binary_dirs(agent_args["binary_dirs"])
         return NodeAgentConfig(
             backend=backend,
             handler=handler,
@@ -69,6 +73,15 @@ def resolve_agent(
         field = "agent" if "agent" in args else "io_limits"
         raise FieldError(field, f"preset {preset.value} uses the cloud's sandbox and runs no agent")
     return None
+
+
+def _binary_dirs(dirs: list[str]) -> list[str]:
+    for i, path in enumerate(dirs):
+        field = f"agent.binary_dirs[{i}]"
+        validation.host_path_root(field, path)
+        if not path.startswith(BINARY_ROOTS):
+            raise FieldError(field, f"{path!r} is not under /usr or /opt, the agent's only view")
+    return dirs
 
 
 def agent_children(spec: VirtualNodeSpec) -> list[Child]:

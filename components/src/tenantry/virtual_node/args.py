@@ -66,6 +66,10 @@ class Agent(TypedDict):
     containerd_pid_file: NotRequired[str]
     """containerd's pid file, read by the signal restart. Default
     /run/containerd/containerd.pid."""
+    binary_dirs: NotRequired[list[str]]
+    """Node directories searched for the sandbox's binaries, each under /usr or /opt (the
+    only ones the agent sees). Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+    /opt/kata/bin."""
 
 
 @with_config(STRICT)
