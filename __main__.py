@@ -7,7 +7,14 @@ cluster; tests/integration/test_pulumi_up.py deploys it through the Automation A
 
 import pulumi
 import pulumi_kubernetes as k8s
-from tenantry import ExposureType, RuntimeBackend, VirtualCluster, VirtualNode
+from tenantry import (
+    Agent,
+    ExposureType,
+    RuntimeBackend,
+    VirtualCluster,
+    VirtualNode,
+    VirtualNodeArgs,
+)
 
 config = pulumi.Config()
 tenant = config.get("tenant") or "acme"
@@ -19,7 +26,19 @@ if render_to:
     renderer = k8s.Provider("render", render_yaml_to_directory=render_to)
     opts = pulumi.ResourceOptions(providers=[renderer])
 
-sandbox = VirtualNode("sandbox", {"backend": RuntimeBackend.GVISOR}, opts)
+# A node laid out otherwise (the local cluster's real node): the agent's containerd paths.
+containerd = config.get("nodeContainerd")
+sandbox_args: VirtualNodeArgs = {"backend": RuntimeBackend.GVISOR}
+if containerd:
+    agent: Agent = {
+        "containerd_config": f"{containerd}/etc/containerd/config.toml",
+        "containerd_socket": f"{containerd}/run/containerd.sock",
+        "containerd_pid_file": f"{containerd}/run/containerd.pid",
+        "restart_strategy": "signal",
+        "binary_dirs": [f"{containerd}/bin"],
+    }
+    sandbox_args["agent"] = agent
+sandbox = VirtualNode("sandbox", sandbox_args, opts)
 
 cluster = VirtualCluster(
     tenant,

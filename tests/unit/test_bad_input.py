@@ -292,9 +292,9 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     ),
     (
         VirtualNode,
-        {"agent": {"binary_dirs": ["/usr/local/bin", "/home/me/bin"]}},
+        {"agent": {"binary_dirs": ["/usr/local/bin", "/var/lib/node/../bin"]}},
         "agent.binary_dirs[1]",
-        "not under /usr or /opt",
+        "not a normalised absolute path",
     ),
 ]
 

@@ -91,7 +91,7 @@ def test_containerd_mounts_follow_the_agents_paths() -> None:
                 "containerd_config": "/var/lib/node/etc/containerd/config.toml",
                 "containerd_socket": "/var/lib/node/run/containerd.sock",
                 "containerd_pid_file": "/var/lib/node/pid/containerd.pid",
-                "binary_dirs": ["/opt/node/bin"],
+                "binary_dirs": ["/opt/node/bin", "/var/lib/node/bin"],
             }
         }
     )
@@ -104,7 +104,11 @@ def test_containerd_mounts_follow_the_agents_paths() -> None:
     # Mounted where the agent's config says they are.
     assert {m["mountPath"] for m in mounts} >= {"/var/lib/node/run", "/var/lib/node/pid"}
     config = load(NodeAgentConfig, d.one(CM).inputs["data"][CONFIG_KEY])
-    assert config.binary_dirs == ["/opt/node/bin"]
+    assert config.binary_dirs == ["/opt/node/bin", "/var/lib/node/bin"]
+    # Outside /usr and /opt, a binary directory is mounted for preflight, read-only.
+    assert volumes["/var/lib/node/bin"] == ("host-bin-0", "Directory")
+    assert {"mountPath": "/host/var/lib/node/bin", "name": "host-bin-0", "readOnly": True} in mounts
+    assert "/opt/node/bin" not in volumes
     assert config.containerd_socket == "/var/lib/node/run/containerd.sock"
     assert config.containerd_pid_file == "/var/lib/node/pid/containerd.pid"
 

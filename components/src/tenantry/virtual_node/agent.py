@@ -28,8 +28,8 @@ HOST_MOUNTS: list[tuple[str, str, str, bool]] = [
     ("host-usr", "/usr", "Directory", True),
     ("host-opt", "/opt", "Directory", True),
 ]
-BINARY_ROOTS = ("/usr/", "/opt/")
-"""The host directories the agent sees under HOST_ROOT (HOST_MOUNTS)."""
+SEEN_ROOTS = ("/usr/", "/opt/")
+"""The host directories every agent sees under HOST_ROOT (HOST_MOUNTS)."""
 CONTAINERD_PATHS = ("containerd_config", "containerd_socket", "containerd_pid_file")
 
 
@@ -76,12 +76,7 @@ def resolve_agent(
 
 
 def _binary_dirs(dirs: list[str]) -> list[str]:
-    for i, path in enumerate(dirs):
-        field = f"agent.binary_dirs[{i}]"
-        validation.host_path_root(field, path)
-        if not path.startswith(BINARY_ROOTS):
-            raise FieldError(field, f"{path!r} is not under /usr or /opt, the agent's only view")
-    return dirs
+    return [validation.host_path_root(f"agent.binary_dirs[{i}]", d) for i, d in enumerate(dirs)]
 
 
 def agent_children(spec: VirtualNodeSpec) -> list[Child]:
@@ -156,6 +151,9 @@ def _host_mounts(config: NodeAgentConfig) -> list[tuple[str, str, str, bool]]:
     if config.host_path_root:
         # The tenants' hostPath directories are made and removed here.
         mounts.append(("tenant-dirs", config.host_path_root, "DirectoryOrCreate", False))
+    # Binary directories outside /usr and /opt are shown to preflight one by one, read-only.
+    outside = [d for d in config.binary_dirs if not d.startswith(SEEN_ROOTS)]
+    mounts += [(f"host-bin-{i}", d, "Directory", True) for i, d in enumerate(outside)]
     return mounts
 
 

@@ -67,8 +67,8 @@ class Agent(TypedDict):
     """containerd's pid file, read by the signal restart. Default
     /run/containerd/containerd.pid."""
     binary_dirs: NotRequired[list[str]]
-    """Node directories searched for the sandbox's binaries, each under /usr or /opt (the
-    only ones the agent sees). Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+    """Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+    mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
     /opt/kata/bin."""
 
 
