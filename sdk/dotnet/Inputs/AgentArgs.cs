@@ -15,11 +15,39 @@ namespace Pulumi.Tenantry.Inputs
     /// </summary>
     public sealed class AgentArgs : global::Pulumi.ResourceArgs
     {
+        [Input("binaryDirs")]
+        private List<string>? _binaryDirs;
+
+        /// <summary>
+        /// Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+        ///     mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+        ///     /opt/kata/bin.
+        /// </summary>
+        public List<string> BinaryDirs
+        {
+            get => _binaryDirs ?? (_binaryDirs = new List<string>());
+            set => _binaryDirs = value;
+        }
+
         /// <summary>
         /// Path of containerd's config on the node. Default /etc/containerd/config.toml.
         /// </summary>
         [Input("containerdConfig")]
         public string? ContainerdConfig { get; set; }
+
+        /// <summary>
+        /// containerd's pid file, read by the signal restart. Default
+        ///     /run/containerd/containerd.pid.
+        /// </summary>
+        [Input("containerdPidFile")]
+        public string? ContainerdPidFile { get; set; }
+
+        /// <summary>
+        /// containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+        ///     directory is mounted, so a socket that containerd re-creates on restart is still seen.
+        /// </summary>
+        [Input("containerdSocket")]
+        public string? ContainerdSocket { get; set; }
 
         /// <summary>
         /// Agent image. Default ghcr.io/tenantry/node-agent:&lt;package version&gt;.

@@ -180,8 +180,18 @@ func (o AdmissionPtrOutput) RequireSandbox() pulumi.BoolPtrOutput {
 
 // The node agent DaemonSet.
 type Agent struct {
+	// Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+	//     mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+	//     /opt/kata/bin.
+	BinaryDirs []string `pulumi:"binaryDirs"`
 	// Path of containerd's config on the node. Default /etc/containerd/config.toml.
 	ContainerdConfig *string `pulumi:"containerdConfig"`
+	// containerd's pid file, read by the signal restart. Default
+	//     /run/containerd/containerd.pid.
+	ContainerdPidFile *string `pulumi:"containerdPidFile"`
+	// containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+	//     directory is mounted, so a socket that containerd re-creates on restart is still seen.
+	ContainerdSocket *string `pulumi:"containerdSocket"`
 	// Agent image. Default ghcr.io/tenantry/node-agent:<package version>.
 	Image *string `pulumi:"image"`
 	// Namespace of the DaemonSet. Default kube-system.
@@ -207,8 +217,18 @@ type AgentInput interface {
 
 // The node agent DaemonSet.
 type AgentArgs struct {
+	// Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+	//     mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+	//     /opt/kata/bin.
+	BinaryDirs []string `pulumi:"binaryDirs"`
 	// Path of containerd's config on the node. Default /etc/containerd/config.toml.
 	ContainerdConfig *string `pulumi:"containerdConfig"`
+	// containerd's pid file, read by the signal restart. Default
+	//     /run/containerd/containerd.pid.
+	ContainerdPidFile *string `pulumi:"containerdPidFile"`
+	// containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+	//     directory is mounted, so a socket that containerd re-creates on restart is still seen.
+	ContainerdSocket *string `pulumi:"containerdSocket"`
 	// Agent image. Default ghcr.io/tenantry/node-agent:<package version>.
 	Image *string `pulumi:"image"`
 	// Namespace of the DaemonSet. Default kube-system.
@@ -299,9 +319,31 @@ func (o AgentOutput) ToAgentPtrOutputWithContext(ctx context.Context) AgentPtrOu
 	}).(AgentPtrOutput)
 }
 
+// Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+//
+//	mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+//	/opt/kata/bin.
+func (o AgentOutput) BinaryDirs() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Agent) []string { return v.BinaryDirs }).(pulumi.StringArrayOutput)
+}
+
 // Path of containerd's config on the node. Default /etc/containerd/config.toml.
 func (o AgentOutput) ContainerdConfig() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v Agent) *string { return v.ContainerdConfig }).(pulumi.StringPtrOutput)
+}
+
+// containerd's pid file, read by the signal restart. Default
+//
+//	/run/containerd/containerd.pid.
+func (o AgentOutput) ContainerdPidFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Agent) *string { return v.ContainerdPidFile }).(pulumi.StringPtrOutput)
+}
+
+// containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+//
+//	directory is mounted, so a socket that containerd re-creates on restart is still seen.
+func (o AgentOutput) ContainerdSocket() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Agent) *string { return v.ContainerdSocket }).(pulumi.StringPtrOutput)
 }
 
 // Agent image. Default ghcr.io/tenantry/node-agent:<package version>.
@@ -353,6 +395,19 @@ func (o AgentPtrOutput) Elem() AgentOutput {
 	}).(AgentOutput)
 }
 
+// Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+//
+//	mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+//	/opt/kata/bin.
+func (o AgentPtrOutput) BinaryDirs() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *Agent) []string {
+		if v == nil {
+			return nil
+		}
+		return v.BinaryDirs
+	}).(pulumi.StringArrayOutput)
+}
+
 // Path of containerd's config on the node. Default /etc/containerd/config.toml.
 func (o AgentPtrOutput) ContainerdConfig() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Agent) *string {
@@ -360,6 +415,30 @@ func (o AgentPtrOutput) ContainerdConfig() pulumi.StringPtrOutput {
 			return nil
 		}
 		return v.ContainerdConfig
+	}).(pulumi.StringPtrOutput)
+}
+
+// containerd's pid file, read by the signal restart. Default
+//
+//	/run/containerd/containerd.pid.
+func (o AgentPtrOutput) ContainerdPidFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Agent) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ContainerdPidFile
+	}).(pulumi.StringPtrOutput)
+}
+
+// containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+//
+//	directory is mounted, so a socket that containerd re-creates on restart is still seen.
+func (o AgentPtrOutput) ContainerdSocket() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Agent) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ContainerdSocket
 	}).(pulumi.StringPtrOutput)
 }
 

@@ -26,9 +26,25 @@ export interface AdmissionArgs {
  */
 export interface AgentArgs {
     /**
+     * Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+     *     mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+     *     /opt/kata/bin.
+     */
+    binaryDirs?: string[];
+    /**
      * Path of containerd's config on the node. Default /etc/containerd/config.toml.
      */
     containerdConfig?: string;
+    /**
+     * containerd's pid file, read by the signal restart. Default
+     *     /run/containerd/containerd.pid.
+     */
+    containerdPidFile?: string;
+    /**
+     * containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+     *     directory is mounted, so a socket that containerd re-creates on restart is still seen.
+     */
+    containerdSocket?: string;
     /**
      * Agent image. Default ghcr.io/tenantry/node-agent:<package version>.
      */

@@ -117,9 +117,25 @@ class AgentArgsDict(TypedDict):
     """
     The node agent DaemonSet.
     """
+    binary_dirs: NotRequired[Sequence[_builtins.str]]
+    """
+    Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+        mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+        /opt/kata/bin.
+    """
     containerd_config: NotRequired[_builtins.str]
     """
     Path of containerd's config on the node. Default /etc/containerd/config.toml.
+    """
+    containerd_pid_file: NotRequired[_builtins.str]
+    """
+    containerd's pid file, read by the signal restart. Default
+        /run/containerd/containerd.pid.
+    """
+    containerd_socket: NotRequired[_builtins.str]
+    """
+    containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+        directory is mounted, so a socket that containerd re-creates on restart is still seen.
     """
     image: NotRequired[_builtins.str]
     """
@@ -145,7 +161,10 @@ class AgentArgsDict(TypedDict):
 @pulumi.input_type
 class AgentArgs:
     def __init__(__self__, *,
+                 binary_dirs: Optional[Sequence[_builtins.str]] = None,
                  containerd_config: Optional[_builtins.str] = None,
+                 containerd_pid_file: Optional[_builtins.str] = None,
+                 containerd_socket: Optional[_builtins.str] = None,
                  image: Optional[_builtins.str] = None,
                  namespace: Optional[_builtins.str] = None,
                  node_selector: Optional[Mapping[str, _builtins.str]] = None,
@@ -154,15 +173,28 @@ class AgentArgs:
         """
         The node agent DaemonSet.
 
+        :param Sequence[_builtins.str] binary_dirs: Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+                   mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+                   /opt/kata/bin.
         :param _builtins.str containerd_config: Path of containerd's config on the node. Default /etc/containerd/config.toml.
+        :param _builtins.str containerd_pid_file: containerd's pid file, read by the signal restart. Default
+                   /run/containerd/containerd.pid.
+        :param _builtins.str containerd_socket: containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+                   directory is mounted, so a socket that containerd re-creates on restart is still seen.
         :param _builtins.str image: Agent image. Default ghcr.io/tenantry/node-agent:<package version>.
         :param _builtins.str namespace: Namespace of the DaemonSet. Default kube-system.
         :param Mapping[str, _builtins.str] node_selector: Nodes that get the agent (and so the sandbox). Default: every Linux node.
         :param _builtins.str restart_strategy: How containerd is restarted after a config change: systemd (default), signal or none.
         :param Sequence['TolerationArgs'] tolerations: Tolerations of the agent, so it reaches tainted sandbox nodes.
         """
+        if binary_dirs is not None:
+            pulumi.set(__self__, "binary_dirs", binary_dirs)
         if containerd_config is not None:
             pulumi.set(__self__, "containerd_config", containerd_config)
+        if containerd_pid_file is not None:
+            pulumi.set(__self__, "containerd_pid_file", containerd_pid_file)
+        if containerd_socket is not None:
+            pulumi.set(__self__, "containerd_socket", containerd_socket)
         if image is not None:
             pulumi.set(__self__, "image", image)
         if namespace is not None:
@@ -175,6 +207,20 @@ class AgentArgs:
             pulumi.set(__self__, "tolerations", tolerations)
 
     @_builtins.property
+    @pulumi.getter(name="binaryDirs")
+    def binary_dirs(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Node directories searched for the sandbox's binaries; those outside /usr and /opt are
+            mounted read-only for it. Default /usr/local/bin, /usr/bin, /usr/local/sbin, /usr/sbin,
+            /opt/kata/bin.
+        """
+        return pulumi.get(self, "binary_dirs")
+
+    @binary_dirs.setter
+    def binary_dirs(self, value: Optional[Sequence[_builtins.str]]):
+        pulumi.set(self, "binary_dirs", value)
+
+    @_builtins.property
     @pulumi.getter(name="containerdConfig")
     def containerd_config(self) -> Optional[_builtins.str]:
         """
@@ -185,6 +231,32 @@ class AgentArgs:
     @containerd_config.setter
     def containerd_config(self, value: Optional[_builtins.str]):
         pulumi.set(self, "containerd_config", value)
+
+    @_builtins.property
+    @pulumi.getter(name="containerdPidFile")
+    def containerd_pid_file(self) -> Optional[_builtins.str]:
+        """
+        containerd's pid file, read by the signal restart. Default
+            /run/containerd/containerd.pid.
+        """
+        return pulumi.get(self, "containerd_pid_file")
+
+    @containerd_pid_file.setter
+    def containerd_pid_file(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "containerd_pid_file", value)
+
+    @_builtins.property
+    @pulumi.getter(name="containerdSocket")
+    def containerd_socket(self) -> Optional[_builtins.str]:
+        """
+        containerd's socket on the node. Default /run/containerd/containerd.sock. Its
+            directory is mounted, so a socket that containerd re-creates on restart is still seen.
+        """
+        return pulumi.get(self, "containerd_socket")
+
+    @containerd_socket.setter
+    def containerd_socket(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "containerd_socket", value)
 
     @_builtins.property
     @pulumi.getter
