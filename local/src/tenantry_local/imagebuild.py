@@ -157,8 +157,13 @@ class FileImage:
     """(path, uid:gid) of empty directories, e.g. kine's /db."""
 
     def fingerprint(self, epoch: int) -> str:
-        sources = [f"{s.stat().st_size}:{s.stat().st_mtime_ns}:{s}" for s, _ in self.files]
-        return digest_of(repr(self), *sources, str(epoch), *(str(lib) for lib in self._libs()))
+        """Of what lands in the image: the files' bytes and places, the config, the epoch
+        (never a path on this machine, so two checkouts give the same label)."""
+        layout = (self.reference, self.user, self.entrypoint, self.bind_cap, self.dirs)
+        places = [dst for _, dst in self.files] + [str(lib) for lib in self._libs()]
+        contents = [src.read_bytes() for src, _ in self.files]
+        contents += [lib.resolve().read_bytes() for lib in self._libs()]
+        return digest_of(repr(layout), *places, *contents, str(epoch))
 
     def _libs(self) -> list[Path]:
         if not self.libraries:
