@@ -24,8 +24,21 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 HACK = REPO / "hack" / "images"
 
 
+TOOLS = ("buildah", "skopeo", "mmdebstrap", "setcap", "gcc")
+
+
 class BuildError(RuntimeError):
     pass
+
+
+def missing_tools() -> str:
+    """Why `make images` cannot run here, or ''."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"{', '.join(missing)} missing: run `make testbin` (hack/node/install.sh)"
+    if os.geteuid() != 0:
+        return "make images needs root (buildah's chroot isolation, mmdebstrap's root mode)"
+    return ""
 
 
 @dataclass

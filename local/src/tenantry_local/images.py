@@ -28,6 +28,7 @@ from tenantry_local.imagebuild import (
     FileImage,
     Tools,
     digest_of,
+    missing_tools,
     python_base,
     registry_serves,
     uv_base,
@@ -292,6 +293,8 @@ def build_all(
     force: bool = False,
 ) -> list[Result]:
     """Build (and with a ``store``, publish) every image of the catalog; one line each."""
+    if reason := missing_tools():
+        raise BuildError(f"images: {reason}")
     started = time.monotonic()
     work.mkdir(parents=True, exist_ok=True)
     tools = Tools(work / "logs", storage)
