@@ -240,12 +240,12 @@ class Registry:
 def _alive(pid: int) -> bool:
     try:
         finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child: ask the kernel instead
+    except ChildProcessError:  # not our child: ask the kernel, and a zombie counts as gone
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
             return False
-        return True
+        return stat.rpartition(")")[2].split()[0] != "Z"
     return finished == 0
 
 
