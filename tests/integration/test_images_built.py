@@ -4,8 +4,10 @@ of its own) gives the same digests, the registry on loopback serves them all, an
 syncer image runs its entry point with a read-only root filesystem as uid 65532."""
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,15 @@ import pytest
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.imagebuild import Tools, missing_tools
 from tenantry_local.images import PAUSE_IMAGE, WORK, Result, build_all
-from tenantry_local.registry import mirror_path, registry_available
+from tenantry_local.registry import (
+    IMAGE_STORE,
+    Registry,
+    mirror_path,
+    registry_available,
+    write_hosts_dir,
+)
 
+from tests.support.containerd import CONTAINERD, Containerd
 from tests.support.example_runs import run
 from tests.support.runimage import RUNC, run_in_image
 from tests.support.testbin import require, unavailable
@@ -196,3 +205,28 @@ def test_the_bind_capability_is_set_as_upstream_sets_it(
         reference = next(ref for ref in built if mirror_path(ref).partition(":")[0] == image)
         shown = run_in_image(tools, reference, argv, tmp_path / image.replace("/", "_"))
         assert (shown.returncode == 0) == runs, (image, shown.stderr)
+
+
+def test_containerd_pulls_through_the_hosts_toml_mirror(built: dict[str, Result]) -> None:
+    """Debian's containerd 1.6 reads the hosts.toml files `write_hosts_dir` renders: the
+    pause image comes from the registry on loopback under its upstream name."""
+    if not Path(CONTAINERD).exists() or os.geteuid() != 0:
+        unavailable(f"needs root and {CONTAINERD}: run `make testbin` (hack/node/install.sh)")
+    root = Path(tempfile.mkdtemp(prefix="tpull-", dir="/tmp"))  # short: sockets live under it
+    registry = Registry(root / "registry", storage=IMAGE_STORE).start()
+    write_hosts_dir(root / "certs.d", registry.address)
+    node = Containerd(root / "containerd").start()
+    try:
+        pull = ("images", "pull", "--hosts-dir", str(root / "certs.d"))
+        pulled = node.ctr(*pull, PAUSE_IMAGE, check=False)
+        assert pulled.returncode == 0, pulled.stderr
+        assert PAUSE_IMAGE in node.ctr("images", "ls", "-q").stdout
+        # Control: a tag the mirror lacks fails; the mirror is the only host asked.
+        missing = node.ctr(*pull, "registry.k8s.io/pause:0.0-never-built", check=False)
+        assert missing.returncode != 0
+        assert "not found" in missing.stderr
+        assert "registry.k8s.io/v2" not in missing.stderr
+    finally:
+        node.stop()
+        registry.stop()
+        shutil.rmtree(root, ignore_errors=True)
