@@ -76,6 +76,7 @@ awk '
   /bash hack\/node\/build-ku/  { phase("kubelet") }
   /bash hack\/sdkgen\/build/   { phase("sdkgen") }
   /npm ci /                    { phase("tsc") }
+  /-m tenantry_local.images$/  { phase("images") }
   / run --frozen pytest$/      { phase("pytest") }
   END { phase("") }
 ' "$log"
