@@ -27,6 +27,7 @@ from tenantry_syncer.kube import api_client_from
 
 from tenantry_local.kube import Kube
 from tenantry_local.pki import DevPKI
+from tenantry_local.registry import IMAGE_STORE, Registry, registry_available
 from tenantry_local.testbin import REPO, binary
 
 DEFAULT_DIR = REPO / ".testbin" / "cluster"
@@ -55,6 +56,8 @@ class State:
     kubeconfig: str
     server: str
     pids: dict[str, int] = field(default_factory=dict)
+    registry: str = ""
+    """host:port of the cluster's image registry (what `make images` published), or ''."""
 
 
 class LocalCluster:
@@ -64,6 +67,7 @@ class LocalCluster:
         self.kubeconfig = root / "kubeconfig"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.server = ""
+        self.registry: Registry | None = None
 
     # --- lifecycle ---
 
@@ -184,6 +188,10 @@ class LocalCluster:
                 f"--server-address=127.0.0.1:{free_port()}",
             ],
         )
+        if not registry_available():  # the images `make images` published (docs/air-gapped.md)
+            self.registry = Registry(self.root / "registry", storage=IMAGE_STORE)
+            self._spawn("registry", self.registry.command())
+            self.registry.wait_ready(timeout, self._procs["registry"])
         self._save()
         self._seed(timeout)
 
@@ -217,6 +225,7 @@ class LocalCluster:
             kubeconfig=str(self.kubeconfig),
             server=self.server,
             pids={name: proc.pid for name, proc in self._procs.items()},
+            registry=self.registry.address if self.registry else "",
         )
         (self.root / "state.json").write_text(json.dumps(asdict(state), indent=2))
 
@@ -376,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         cluster.stop()  # a previous cluster left behind: replace it
     cluster.start()
     print(f"local cluster up: {cluster.server}\nkubeconfig: {cluster.kubeconfig}")
+    if cluster.registry:
+        print(f"image registry: {cluster.registry.url} (make images publishes into it)")
     return 0
 
 
