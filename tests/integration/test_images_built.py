@@ -23,6 +23,7 @@ from tenantry_local.registry import (
     registry_available,
     write_hosts_dir,
 )
+from tenantry_syncer.resources import coredns
 
 from tests.support.containerd import CONTAINERD, Containerd
 from tests.support.example_runs import run
@@ -191,20 +192,53 @@ def test_the_pause_image_is_kubernetes_pause(
     assert "pause.c v3.10.1" in shown.stdout + shown.stderr
 
 
+def rendered_capabilities() -> dict[str, tuple[str, ...]]:
+    """The capabilities the shipped pods add, per image: the quickstart's containers and
+    the tenant CoreDNS the syncer deploys."""
+    containers: list[dict[str, Any]] = [
+        c
+        for obj in run("quickstart").kubernetes_objects()
+        if obj.get("kind") == "StatefulSet"
+        for c in obj["spec"]["template"]["spec"]["containers"]
+    ]
+    containers += [
+        c
+        for obj in coredns.manifests(quickstart_coredns_image())
+        if obj["kind"] == "Deployment"
+        for c in obj["spec"]["template"]["spec"]["containers"]
+    ]
+    return {
+        mirror_path(c["image"]).partition(":")[0]: tuple(
+            (c.get("securityContext") or {}).get("capabilities", {}).get("add", [])
+        )
+        for c in containers
+    }
+
+
+def quickstart_coredns_image() -> str:
+    (image,) = {i for i in quickstart_images() if "coredns" in i}
+    return image
+
+
 def test_the_bind_capability_is_set_as_upstream_sets_it(
     built: dict[str, Result], tools: Tools, tmp_path: Path
 ) -> None:
     """kube-apiserver and coredns carry `cap_net_bind_service=+ep`, as upstream's images do;
-    so, as with upstream's, a container that drops every capability cannot even exec them.
-    kube-controller-manager has none and runs (the control)."""
+    so, as with upstream's, a container that drops every capability cannot even exec them
+    (kube-controller-manager has none and runs: the control). The shipped pods add that one
+    capability back, and with it they run."""
+    added = rendered_capabilities()
     for image, argv, runs in (
         ("kube-apiserver", ["kube-apiserver", "--version"], False),
         ("coredns/coredns", ["/coredns", "-version"], False),
         ("kube-controller-manager", ["kube-controller-manager", "--version"], True),
     ):
         reference = next(ref for ref in built if mirror_path(ref).partition(":")[0] == image)
-        shown = run_in_image(tools, reference, argv, tmp_path / image.replace("/", "_"))
+        bundle = tmp_path / image.replace("/", "_")
+        shown = run_in_image(tools, reference, argv, bundle)
         assert (shown.returncode == 0) == runs, (image, shown.stderr)
+        shipped = run_in_image(tools, reference, argv, bundle, capabilities=added[image])
+        assert shipped.returncode == 0, (image, added[image], shipped.stderr)
 
 
 def test_containerd_pulls_through_the_hosts_toml_mirror(built: dict[str, Result]) -> None:
