@@ -198,8 +198,8 @@ def rendered_capabilities() -> dict[str, tuple[str, ...]]:
     containers: list[dict[str, Any]] = [
         c
         for obj in run("quickstart").kubernetes_objects()
-        if obj.get("kind") == "StatefulSet"
-        for c in obj["spec"]["template"]["spec"]["containers"]
+        if obj["type"] == "kubernetes:apps/v1:StatefulSet"
+        for c in obj["inputs"]["spec"]["template"]["spec"]["containers"]
     ]
     containers += [
         c
