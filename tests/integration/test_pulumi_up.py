@@ -6,7 +6,6 @@ cluster of its own (so that no other test's objects count), whose kwok nodes rep
 """
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from importlib.metadata import version
@@ -23,7 +22,6 @@ from tenantry_local.cluster import LocalCluster
 from tenantry_local.kube import Kube
 from tenantry_local.quickstart import (
     ENGINE_BINARIES,
-    PROJECT_DIR,
     engine_env,
     object_name,
     readiness,
@@ -34,40 +32,11 @@ from tenantry_syncer.kube import api_client_from
 
 from tests.integration.conftest import CLUSTER_BINARIES
 from tests.support.kube import wait_for
+from tests.support.stacks import stack_in
 from tests.support.testbin import require
 
 TENANT = "acme"
 VC_POD = "app.kubernetes.io/name=tenantry-vcluster"
-
-
-def project_copy(dest: Path) -> Path:
-    """The quickstart project in ``dest``, so stack files land there and not in the repo; its
-    virtualenv option points back at the workspace virtualenv."""
-    dest.mkdir(parents=True)
-    shutil.copy(PROJECT_DIR / "__main__.py", dest / "__main__.py")
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    assert project["runtime"]["options"]["virtualenv"] == ".venv"
-    project["runtime"]["options"]["virtualenv"] = str(REPO / ".venv")
-    (dest / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    return dest
-
-
-def stack_in(tmp: Path, kubeconfig: Path | None, name: str, config: dict[str, str]) -> auto.Stack:
-    env = engine_env(tmp / "home", kubeconfig, f"file://{tmp / 'state'}")
-    (tmp / "state").mkdir(parents=True, exist_ok=True)
-    # PulumiCommand runs <root>/bin/pulumi: link the built CLI there. The engine resolves the
-    # link, so it finds the language host next to the real binary in .testbin/.
-    (tmp / "cli" / "bin").mkdir(parents=True)
-    (tmp / "cli" / "bin" / "pulumi").symlink_to(binary("pulumi"))
-    workspace = auto.LocalWorkspace(
-        work_dir=str(project_copy(tmp / "project")),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        pulumi_command=auto.PulumiCommand(root=str(tmp / "cli"), skip_version_check=True),
-    )
-    stack = auto.Stack.create_or_select(name, workspace)
-    stack.set_all_config({key: auto.ConfigValue(value) for key, value in config.items()})
-    return stack
 
 
 @pytest.fixture(scope="module")
