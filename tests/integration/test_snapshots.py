@@ -258,6 +258,7 @@ def original(
         }
     }
     kube.create(namespace("snap-a"))
+    kube.create(api_service(VC, "snap-a"))
     root = Path(tmp_path_factory.mktemp("a"))
     plane = ControlPlane(
         render(VC, "snap-a", extra=snapshots), Local(root), cluster.kubeconfig, s3.CREDENTIALS
