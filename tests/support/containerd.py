@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.support.ociimage import busybox_image
+from tenantry_local.ociimage import busybox_image
 
 CONTAINERD = "/usr/bin/containerd"
 CTR = "/usr/bin/ctr"
