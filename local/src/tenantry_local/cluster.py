@@ -248,7 +248,7 @@ class LocalCluster:
                 pki=pki,
                 kube=Kube(api_client_from(self.kubeconfig)),
                 spawn=self._spawn,
-                write_kubeconfig=self._write_node_kubeconfig,
+                write_kubeconfig=self.write_kubeconfig,
                 progress=self.progress,
                 timeout=timeout,
             )
@@ -348,7 +348,8 @@ class LocalCluster:
             time.sleep(0.5)
         raise TimeoutError(f"kwok nodes not ready after {timeout}s")
 
-    def _write_node_kubeconfig(self, path: Path, pair: Pair) -> None:
+    def write_kubeconfig(self, path: Path, pair: Pair) -> None:
+        """A kubeconfig for this cluster with ``pair``'s client certificate."""
         assert self.pki is not None
         self._write_kubeconfig(path, self.pki.ca.cert, pair.cert, pair.key)
 

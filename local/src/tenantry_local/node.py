@@ -61,7 +61,19 @@ def missing() -> str:
     return ""
 
 
-def kubelet_config(root: Path, net: NodeNetwork, cgroup: str, ca: Path, serving: Pair) -> object:
+def kubelet_config(
+    *,
+    runtime_socket: Path,
+    logs: Path,
+    address: str,
+    cgroup: str,
+    ca: Path,
+    serving: Pair | None,
+    cluster_dns: list[str],
+) -> dict[str, object]:
+    """The kubelet's configuration (shared with the node tier's kubelet, tests/support)."""
+    tls = {} if serving is None else {"tlsCertFile": str(serving.cert),
+                                      "tlsPrivateKeyFile": str(serving.key)}  # fmt: skip
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -70,7 +82,7 @@ def kubelet_config(root: Path, net: NodeNetwork, cgroup: str, ca: Path, serving:
         # This VM has cgroup v1 only (docs/testing.md).
         "failCgroupV1": False,
         "failSwapOn": False,
-        "containerRuntimeEndpoint": f"unix://{containerd.socket_of(root / 'containerd')}",
+        "containerRuntimeEndpoint": f"unix://{runtime_socket}",
         # Callers are authenticated and authorized by the API server, never anonymous.
         "authentication": {
             "anonymous": {"enabled": False},
@@ -78,11 +90,10 @@ def kubelet_config(root: Path, net: NodeNetwork, cgroup: str, ca: Path, serving:
             "x509": {"clientCAFile": str(ca)},
         },
         "authorization": {"mode": "Webhook"},
-        "tlsCertFile": str(serving.cert),
-        "tlsPrivateKeyFile": str(serving.key),
-        "address": net.node_ip,
+        **tls,
+        "address": address,
         "readOnlyPort": 0,
-        "clusterDNS": [DNS_SERVICE_IP],
+        "clusterDNS": cluster_dns,
         "clusterDomain": CLUSTER_DOMAIN,
         # Pods get the cluster's DNS only: the host's resolv.conf names nothing they reach.
         "resolvConf": "",
@@ -91,7 +102,7 @@ def kubelet_config(root: Path, net: NodeNetwork, cgroup: str, ca: Path, serving:
         "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%"},
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
-        "podLogsDir": str(root / "pod-logs"),
+        "podLogsDir": str(logs),
         "localStorageCapacityIsolation": False,
     }
 
@@ -258,9 +269,16 @@ class RealNode:
         kubelet_kubeconfig = self.root / "kubelet.kubeconfig"
         write_kubeconfig(kubelet_kubeconfig, client)
         kubelet_config_file = self.root / "kubelet.json"
-        kubelet_config_file.write_text(
-            json.dumps(kubelet_config(self.root, self.net, self.cgroup, pki.ca.cert, serving))
+        settings = kubelet_config(
+            runtime_socket=self.socket,
+            logs=self.root / "pod-logs",
+            address=self.net.node_ip,
+            cgroup=self.cgroup,
+            ca=pki.ca.cert,
+            serving=serving,
+            cluster_dns=[DNS_SERVICE_IP],
         )
+        kubelet_config_file.write_text(json.dumps(settings))
         spawn(
             "kubelet",
             [
