@@ -27,7 +27,8 @@ help:
 	@echo "             language host, kubernetes provider) into .testbin/; install the node tier's"
 	@echo "             Debian packages (containerd, runc) and build gVisor and the kubelet"
 	@echo "make fresh-check  CI=true bash .ci/run on a new clone of HEAD with empty Go, uv and npm caches"
-	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
+	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes and one real"
+	@echo "             node: kubelet, containerd, kube-proxy, CoreDNS; needs root)"
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
