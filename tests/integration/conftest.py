@@ -35,13 +35,18 @@ def kube(cluster: LocalCluster) -> Kube:
     return Kube(api_client_from(cluster.kubeconfig))
 
 
-def start_node_cluster(nodes: int = 1) -> LocalCluster:
-    """A cluster with a real node (kubelet, containerd, kube-proxy, CoreDNS) beside ``nodes``
-    kwok nodes; under /tmp, since containerd's sockets live in it and must stay short."""
+def require_node_cluster() -> None:
+    """Fails when CI=true and skips elsewhere unless a real node can run here."""
     require(*CLUSTER_BINARIES, "kube-proxy", "coredns")
     reason = node.missing()
     if reason:
         unavailable(reason)
+
+
+def start_node_cluster(nodes: int = 1) -> LocalCluster:
+    """A cluster with a real node (kubelet, containerd, kube-proxy, CoreDNS) beside ``nodes``
+    kwok nodes; under /tmp, since containerd's sockets live in it and must stay short."""
+    require_node_cluster()
     root = Path(tempfile.mkdtemp(prefix="tlc-", dir="/tmp")) / "c"
     local = LocalCluster(root, nodes=nodes, real_node=True).start(timeout=180)
     try:

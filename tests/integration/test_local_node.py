@@ -5,6 +5,9 @@ side; and a stopped cluster leaves nothing behind on the machine."""
 
 import json
 import ssl
+import subprocess
+import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,11 +17,12 @@ from kubernetes.client.exceptions import ApiException
 from tenantry_local.cluster import KWOK_TAINT, LocalCluster, State, is_ready
 from tenantry_local.kube import Kube
 from tenantry_local.node import NODE_LABEL, NODE_NAME
+from tenantry_local.processes import alive
 from tenantry_syncer.kube import api_client_from
 
-from tests.integration.conftest import start_node_cluster
+from tests.integration.conftest import require_node_cluster
 from tests.support.kube import wait_for
-from tests.support.localnode import BUSYBOX_IMAGE, inventory, node_inventory, run_pod
+from tests.support.localnode import BUSYBOX_IMAGE, inventory, node_inventory, node_of, run_pod
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +95,7 @@ def test_a_pod_reaches_the_host_api_through_kube_proxy_and_coredns(
         }
     )
     try:
-        log = run_pod(node_kube, node_cluster, PROBE)
+        log = run_pod(node_kube, node_cluster.kubeconfig, PROBE)
     finally:
         node_kube.delete("v1", "Service", "no-endpoints", "default")
     reached, controls = log.split("no-endpoints:")
@@ -103,24 +107,46 @@ def test_a_pod_reaches_the_host_api_through_kube_proxy_and_coredns(
     assert "rc=0" not in absent, log
 
 
-def test_two_real_nodes_side_by_side_and_nothing_left_after_stop(
+def cluster_cli(*args: str) -> str:
+    """`make cluster-up` / `make cluster-down`: the module the Makefile runs."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tenantry_local.cluster", *args],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_cluster_up_twice_beside_another_real_node_then_down_leaves_nothing(
     node_cluster: LocalCluster, node_kube: Kube
 ) -> None:
-    second = start_node_cluster()
-    state = State(**json.loads((second.root / "state.json").read_text()))
+    """`make cluster-up` starts a cluster with a real node beside the session's (two real nodes
+    at once), says what it does and where the kubeconfig is; run again it replaces its
+    cluster; `make cluster-down` then leaves nothing of it on the machine."""
+    require_node_cluster()
+    root = Path(tempfile.mkdtemp(prefix="tlc-", dir="/tmp")) / "c"
     try:
-        assert second.node is not None
+        first_up = cluster_cli("up", "--dir", str(root), "--nodes", "1")
+        assert "cluster: real node: kubelet" in first_up, first_up
+        assert first_up.rstrip().endswith(f"kubeconfig: {root / 'kubeconfig'}"), first_up
+        replaced = _state_of(root)
+        again = cluster_cli("up", "--dir", str(root), "--nodes", "1")
+        assert f"replacing the cluster left in {root}" in again, again
+        state = _state_of(root)
+        assert not [pid for pid in replaced.pids.values() if alive(pid)]
         assert node_cluster.node is not None
-        assert second.node.net.slot != node_cluster.node.net.slot
-        assert second.server != node_cluster.server
-        second_kube = Kube(api_client_from(second.kubeconfig))
-        assert HTTPS_ANSWER in run_pod(
-            second_kube,
-            second,
-            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 kubernetes.default.svc 443",
-        )
+        assert state.node_slot != node_cluster.node.net.slot
+        assert state.server != node_cluster.server
+
+        kube = Kube(api_client_from(root / "kubeconfig"))
+        node_of(root).import_image(BUSYBOX_IMAGE, ["/bin/sh"])
+        reach = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 kubernetes.default.svc 443"
+        assert HTTPS_ANSWER in run_pod(kube, root / "kubeconfig", reach)
         # A pod left running: its volumes, sandbox and veth are part of what must go.
-        second_kube.create(
+        kube.create(
             {
                 "apiVersion": "v1",
                 "kind": "Pod",
@@ -139,13 +165,13 @@ def test_two_real_nodes_side_by_side_and_nothing_left_after_stop(
             }
         )
         wait_for(
-            lambda: is_ready(second_kube.get("v1", "Pod", "left-running", "default")),
+            lambda: is_ready(kube.get("v1", "Pod", "left-running", "default")),
             timeout=120,
             what="the pod left running",
         )
         # The control: on a live cluster the inventory finds each kind of thing.
-        live = inventory(second.root, state)
-        for found in ("processes", "mounts", "netns", "cgroups", "links", "routes"):
+        live = inventory(root, state)
+        for found in ("processes", "mounts", "netns", "cgroups", "links", "routes", "log_links"):
             assert getattr(live, found), (found, live)
         inside = node_inventory(state)
         assert inside.links, inside
@@ -153,15 +179,15 @@ def test_two_real_nodes_side_by_side_and_nothing_left_after_stop(
         # Even live, the host's own iptables tables hold nothing of the node.
         assert live.iptables == [], live.iptables
     finally:
-        second.stop()
-        Path(second.root.parent).rmdir()
-    left = inventory(second.root, state)
+        cluster_cli("down", "--dir", str(root))
+        root.parent.rmdir()
+    left = inventory(root, state)
     assert left.empty(), left
-    assert not second.root.exists()
-    # The first cluster's node was not touched.
+    assert not root.exists()
+    # The session cluster's node was not touched.
     assert is_ready(node_kube.get("v1", "Node", NODE_NAME))
-    assert not inventory(node_cluster.root, _state(node_cluster)).empty()
+    assert not inventory(node_cluster.root, _state_of(node_cluster.root)).empty()
 
 
-def _state(cluster: LocalCluster) -> State:
-    return State(**json.loads((cluster.root / "state.json").read_text()))
+def _state_of(root: Path) -> State:
+    return State(**json.loads((root / "state.json").read_text()))

@@ -13,7 +13,7 @@ from tenantry_local import cgroups, network
 from tenantry_local.cluster import LocalCluster, State
 from tenantry_local.containerd import mounts_under
 from tenantry_local.kube import Kube
-from tenantry_local.node import NODE_LABEL
+from tenantry_local.node import CONTAINER_LOG_LINKS, NODE_LABEL, RealNode
 from tenantry_local.processes import alive
 from tenantry_syncer.kube import api_client_from
 
@@ -27,7 +27,14 @@ def import_busybox(cluster: LocalCluster) -> None:
     cluster.node.import_image(BUSYBOX_IMAGE, ["/bin/sh"])
 
 
-def run_pod(kube: Kube, cluster: LocalCluster, script: str, timeout: float = 120) -> str:
+def node_of(root: Path) -> RealNode:
+    """The real node of the cluster running in ``root`` (started by another process)."""
+    state = State(**json.loads((root / "state.json").read_text()))
+    assert state.node_slot is not None
+    return RealNode(root / "node", network.NodeNetwork(state.node_slot), state.node_cgroup)
+
+
+def run_pod(kube: Kube, kubeconfig: Path, script: str, timeout: float = 120) -> str:
     """Run ``script`` in a busybox pod on the real node; returns its log (read through the
     API server, which fetches it from the kubelet with its kubelet client certificate)."""
     name = f"probe-{uuid.uuid4().hex[:6]}"
@@ -53,7 +60,7 @@ def run_pod(kube: Kube, cluster: LocalCluster, script: str, timeout: float = 120
     try:
         pod = wait_for(lambda: _finished(kube, name), timeout=timeout, what=f"pod {name} to finish")
         assert pod["spec"]["nodeName"] == "real-node"
-        core = client.CoreV1Api(api_client_from(cluster.kubeconfig))
+        core = client.CoreV1Api(api_client_from(kubeconfig))
         return str(core.read_namespaced_pod_log(name, "default"))
     finally:
         kube.delete("v1", "Pod", name, "default")
@@ -75,6 +82,7 @@ class Inventory:
     routes: list[str] = field(default_factory=list)
     iptables: list[str] = field(default_factory=list)
     cgroups: list[Path] = field(default_factory=list)
+    log_links: list[Path] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not any(vars(self).values())
@@ -99,6 +107,11 @@ def inventory(root: Path, state: State) -> Inventory:
         routes=[r.get("dst", "") for r in routes if r.get("dst", "").startswith(cidr_prefix)],
         iptables=[r for r in rules if any(o in r for o in ours)],
         cgroups=cgroups.leftovers(state.node_cgroup),
+        log_links=[
+            link
+            for link in (CONTAINER_LOG_LINKS.iterdir() if CONTAINER_LOG_LINKS.is_dir() else [])
+            if link.is_symlink() and str(link.readlink()).startswith(f"{root}/")
+        ],
     )
 
 

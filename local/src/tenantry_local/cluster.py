@@ -250,6 +250,7 @@ class LocalCluster:
                 spawn=self._spawn,
                 write_kubeconfig=self.write_kubeconfig,
                 progress=self.progress,
+                check_alive=self._check_alive,
                 timeout=timeout,
             )
 

@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tenantry_local import cgroups, containerd
+from tenantry_local import cgroups, containerd, network
 from tenantry_local.kube import Kube
 from tenantry_local.network import NodeNetwork
 from tenantry_local.ociimage import busybox_image
@@ -35,6 +35,20 @@ KUBELET = TESTBIN / "node" / "kubelet"
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 HOST_TOOLS = ("/usr/sbin/iptables", "/usr/sbin/conntrack", "/usr/bin/nsenter", "/usr/sbin/ip")
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+# The kubelet sets these machine-wide at start (its protectKernelDefaults: false; true would
+# only refuse to start). Their values before the first real node are kept here and put back
+# when the last one goes.
+KERNEL_TUNABLES = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
+KERNEL_DEFAULTS = Path("/run/tenantry-local/kernel-defaults.json")
+# The kubelet links every container's log here, whatever its --root-dir.
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
 COREDNS_USER = "tenantry-local:coredns"
 
 # Spawns a named process; ``in_node`` runs it in the node's network namespace and cgroup.
@@ -225,6 +239,7 @@ class RealNode:
         self.socket = containerd.socket_of(self.containerd_dir)
         self.pid_file = self.containerd_dir / "containerd.pid"
         self.starts_file = self.containerd_dir / "containerd.starts"
+        self._check_alive: Callable[[], None] = lambda: None
 
     def start(
         self,
@@ -234,8 +249,10 @@ class RealNode:
         spawn: Spawn,
         write_kubeconfig: WriteKubeconfig,
         progress: Callable[[str], None],
+        check_alive: Callable[[], None],
         timeout: float,
     ) -> None:
+        self._check_alive = check_alive
         self.root.mkdir(parents=True, exist_ok=True)
         rbac(kube, self.net)
         progress(f"real node: containerd in network namespace {self.net.netns}")
@@ -261,6 +278,7 @@ class RealNode:
         self.import_image(containerd.PAUSE_IMAGE, ["/bin/sleep", "2147483647"])
 
         progress(f"real node: kubelet {NODE_NAME} (node IP {self.net.node_ip})")
+        save_kernel_defaults()
         node_user = f"system:node:{NODE_NAME}"
         client = pki.issue("kubelet", node_user, organization="system:nodes")
         serving = pki.issue(
@@ -327,6 +345,7 @@ class RealNode:
     def _wait(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            self._check_alive()  # a process that exited fails the start at once, with its log
             if check():
                 return
             time.sleep(0.5)
@@ -347,6 +366,28 @@ class RealNode:
         containerd.unmount_under(self.root)
         self.net.delete()
         cgroups.remove(self.cgroup)
+        if CONTAINER_LOG_LINKS.is_dir():
+            for link in CONTAINER_LOG_LINKS.iterdir():
+                if link.is_symlink() and str(link.readlink()).startswith(f"{self.root}/"):
+                    link.unlink()
+        if not any(network.NETNS_DIR.glob(f"{network.NETNS_PREFIX}*")):
+            restore_kernel_defaults()
+
+
+def save_kernel_defaults() -> None:
+    if KERNEL_DEFAULTS.exists():
+        return  # another real node runs: the file holds the values from before it
+    KERNEL_DEFAULTS.parent.mkdir(parents=True, exist_ok=True)
+    values = {k: (Path("/proc/sys") / k).read_text().strip() for k in KERNEL_TUNABLES}
+    KERNEL_DEFAULTS.write_text(json.dumps(values))
+
+
+def restore_kernel_defaults() -> None:
+    if not KERNEL_DEFAULTS.exists():
+        return
+    for key, value in json.loads(KERNEL_DEFAULTS.read_text()).items():
+        (Path("/proc/sys") / key).write_text(value)
+    KERNEL_DEFAULTS.unlink()
 
 
 def _ok(url: str) -> bool:
