@@ -31,6 +31,7 @@ from tenantry_syncer.kube import api_client_from
 from tenantry_local import cgroups, network
 from tenantry_local.kube import Kube
 from tenantry_local.node import RealNode
+from tenantry_local.node import missing as node_missing
 from tenantry_local.pki import DevPKI, Pair
 from tenantry_local.processes import alive, free_port, stop_pids, wait_http
 from tenantry_local.seed import KWOK_TAINT, NODE_CAPACITY, STORAGE_CLASS, seed_objects
@@ -373,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         cluster.stop()
         print(f"local cluster in {args.dir} stopped")
         return 0
+    if args.real_node and (reason := node_missing()):
+        sys.exit(f"cluster: no real node here: {reason} (or run with --no-real-node)")
     if (args.dir / "state.json").exists():
         progress(f"replacing the cluster left in {args.dir}")
         LocalCluster(args.dir).stop()

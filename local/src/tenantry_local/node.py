@@ -222,9 +222,11 @@ def _binding(user: str, role: str) -> dict[str, object]:
 
 
 def registry_mirrors(certs_dir: Path) -> None:
-    """Hook for registry mirrors: tenantry_local.registry (branch issue-16-images) renders
-    ``certs.d/<host>/hosts.toml`` for the loopback registry here. Until it lands, containerd
-    finds an empty ``config_path`` and images are imported instead (``import_image``)."""
+    """Hook for registry mirrors: tenantry_local.registry (branch issue-16-images) writes
+    ``certs.d/<host>/hosts.toml`` here (its ``write_hosts_dir``). containerd runs in the node's
+    network namespace, so the registry's address must be one it reaches: the host end of the
+    veth (``NodeNetwork.host_ip``), not 127.0.0.1. Until that lands, ``config_path`` names an
+    empty directory and images are imported instead (``RealNode.import_image``)."""
     certs_dir.mkdir(parents=True, exist_ok=True)
 
 
