@@ -97,7 +97,9 @@ def inventory(root: Path, state: State) -> Inventory:
     routes = json.loads(_out(["ip", "-j", "-4", "route", "show", "table", "all"]) or "[]")
     # The host's own tables: nothing of the node may be written there.
     rules = _out(["iptables-save"]).splitlines() + _out(["iptables-save", "-t", "nat"]).splitlines()
-    ours = ("KUBE-", "CNI-", cidr_prefix, *names)
+    # Only what names this node: a kubelet of another test in the host's namespace writes
+    # KUBE-* chains of its own there.
+    ours = (cidr_prefix, "tenantry-local", *names)
     return Inventory(
         processes=[p for p in state.pids.values() if alive(p)]
         + sorted(cgroups.pids(state.node_cgroup)),
