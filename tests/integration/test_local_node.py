@@ -32,8 +32,8 @@ HTTPS_ANSWER = "Client sent an HTTP request to an HTTPS server"
 PROBE = (
     "nslookup kubernetes.default.svc.cluster.local; "
     "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 kubernetes.default.svc 443; echo; "
-    # The controls: a Service without endpoints answers nothing (kube-proxy rejects), and a
-    # name that no Service has does not resolve.
+    # The controls: a Service without endpoints answers nothing (no DNAT, and the node has no
+    # route for a bare ClusterIP), and a name that no Service has does not resolve.
     "echo no-endpoints:; nc -w 3 no-endpoints.default.svc 80 </dev/null; echo rc=$?; "
     "echo absent:; nslookup absent.default.svc.cluster.local; echo rc=$?"
 )

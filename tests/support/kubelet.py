@@ -13,7 +13,7 @@ from pathlib import Path
 from tenantry_local import cgroups
 from tenantry_local.cluster import LocalCluster, free_port
 from tenantry_local.containerd import unmount_under
-from tenantry_local.node import kubelet_config
+from tenantry_local.node import kubelet_config, remove_log_links
 
 from tests.support.containerd import Containerd
 
@@ -94,4 +94,5 @@ class Kubelet:
         unmount_under(self.root / "state")
         # Pods are gone once containerd removed them; their cgroups are removed leaf first.
         cgroups.remove(self.cgroup)
+        remove_log_links(self.root)
         shutil.rmtree(self.root, ignore_errors=True)

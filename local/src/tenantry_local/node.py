@@ -368,12 +368,18 @@ class RealNode:
         containerd.unmount_under(self.root)
         self.net.delete()
         cgroups.remove(self.cgroup)
-        if CONTAINER_LOG_LINKS.is_dir():
-            for link in CONTAINER_LOG_LINKS.iterdir():
-                if link.is_symlink() and str(link.readlink()).startswith(f"{self.root}/"):
-                    link.unlink()
+        remove_log_links(self.root)
         if not any(network.NETNS_DIR.glob(f"{network.NETNS_PREFIX}*")):
             restore_kernel_defaults()
+
+
+def remove_log_links(root: Path) -> None:
+    """The kubelet's links to its containers' logs under ``root`` (it removes a link only with
+    its container, and a torn-down node removes no containers)."""
+    if CONTAINER_LOG_LINKS.is_dir():
+        for link in CONTAINER_LOG_LINKS.iterdir():
+            if link.is_symlink() and str(link.readlink()).startswith(f"{root}/"):
+                link.unlink()
 
 
 def save_kernel_defaults() -> None:
