@@ -14,7 +14,6 @@ from tenantry_local.cluster import LocalCluster, State
 from tenantry_local.containerd import mounts_under
 from tenantry_local.kube import Kube
 from tenantry_local.node import CONTAINER_LOG_LINKS, NODE_LABEL, RealNode
-from tenantry_local.processes import alive
 from tenantry_syncer.kube import api_client_from
 
 from tests.support.kube import wait_for
@@ -101,8 +100,7 @@ def inventory(root: Path, state: State) -> Inventory:
     # KUBE-* chains of its own there.
     ours = (cidr_prefix, "tenantry-local", *names)
     return Inventory(
-        processes=[p for p in state.pids.values() if alive(p)]
-        + sorted(cgroups.pids(state.node_cgroup)),
+        processes=sorted(_naming(root) | cgroups.pids(state.node_cgroup)),
         mounts=mounts_under(root),
         netns=net.netns_path.exists() or net.netns in _out(["ip", "netns", "list"]),
         links=[link["ifname"] for link in links if link["ifname"] in names],
@@ -127,6 +125,18 @@ def node_inventory(state: State) -> Inventory:
         links=[link["ifname"] for link in links if link["ifname"] == net.bridge],
         iptables=[r for r in _out(net.enter(["iptables-save"])).splitlines() if "KUBE-" in r],
     )
+
+
+def _naming(root: Path) -> set[int]:
+    """Processes whose command line names ``root`` (every process of the cluster does)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(root).encode() in (proc / "cmdline").read_bytes():
+                found.add(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def _out(argv: list[str]) -> str:

@@ -345,10 +345,12 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
-            if len([n for n in kube.list("v1", "Node") if is_ready(n)]) >= self.nodes:
+            ready = len([n for n in kube.list("v1", "Node") if is_ready(n)]) >= self.nodes
+            # Pods are refused until the controller-manager made the namespace's account.
+            if ready and kube.get_or_none("v1", "ServiceAccount", "default", "default"):
                 return
             time.sleep(0.5)
-        raise TimeoutError(f"kwok nodes not ready after {timeout}s")
+        raise TimeoutError(f"kwok nodes or the default ServiceAccount not ready after {timeout}s")
 
     def write_kubeconfig(self, path: Path, pair: Pair) -> None:
         """A kubeconfig for this cluster with ``pair``'s client certificate."""

@@ -1,5 +1,6 @@
 """The local cluster's processes: free ports, waiting for one to answer, stopping by PID."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,7 +54,13 @@ def stop_pids(pids: dict[str, int], grace: float = 10) -> None:
         while time.monotonic() < deadline and alive(pid):
             time.sleep(0.1)
         if alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+    # Gone, not only signalled: a caller goes on to unmount and delete what they used.
+    deadline = time.monotonic() + grace
+    for pid in pids.values():
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.1)
 
 
 def alive(pid: int) -> bool:
