@@ -12,7 +12,7 @@ PACKAGES := api/src components/src syncer/src node-agent/src local/src
 # The stand-in Pulumi language hosts that hack/testbin/build.sh installs (scripts, not a package).
 LANGUAGE_HOSTS := hack/testbin/language-hosts
 
-.PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin cluster-up cluster-down demo demo-down fresh-check clean
+.PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin images cluster-up cluster-down demo demo-down fresh-check clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
@@ -26,6 +26,8 @@ help:
 	@echo "make testbin build the pinned Kubernetes, etcd, kwok, kine and Pulumi binaries (engine, Python"
 	@echo "             language host, kubernetes provider) into .testbin/; install the node tier's"
 	@echo "             Debian packages (containerd, runc) and build gVisor and the kubelet"
+	@echo "make images  build every image the components default to (buildah; docs/air-gapped.md) and"
+	@echo "             publish them into the registry store on loopback (.testbin/images/registry)"
 	@echo "make fresh-check  CI=true bash .ci/run on a new clone of HEAD with empty Go, uv and npm caches"
 	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes and one real"
 	@echo "             node: kubelet, containerd, kube-proxy, CoreDNS; needs root)"
@@ -57,7 +59,7 @@ format: sync
 unit: sync
 	$(UV) run --frozen pytest tests/unit
 
-test: lint testbin sdkgen tsc
+test: lint testbin sdkgen tsc images
 	$(UV) run --frozen pytest
 
 # The Python language host in .testbin/ runs in the workspace virtualenv: sync first.
@@ -66,6 +68,12 @@ testbin: sync
 	bash hack/node/install.sh
 	bash hack/node/build-gvisor.sh
 	bash hack/node/build-kubelet.sh
+
+# The components' images, under the names they render, from syncer/Dockerfile,
+# node-agent/Dockerfile and the binaries of .testbin/; then into the registry store that the
+# local cluster's registry serves. A second run with nothing changed takes seconds.
+images: sync testbin
+	$(UV) run --frozen python -m tenantry_local.images
 
 cluster-up: sync testbin
 	$(UV) run --frozen python -m tenantry_local.cluster up

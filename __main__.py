@@ -5,10 +5,11 @@ whose synced pods run under the sandbox's RuntimeClass. `make demo` deploys it o
 cluster; tests/integration/test_pulumi_up.py deploys it through the Automation API.
 """
 
+import json
+
 import pulumi
 import pulumi_kubernetes as k8s
 from tenantry import (
-    Agent,
     ExposureType,
     RuntimeBackend,
     VirtualCluster,
@@ -26,18 +27,10 @@ if render_to:
     renderer = k8s.Provider("render", render_yaml_to_directory=render_to)
     opts = pulumi.ResourceOptions(providers=[renderer])
 
-# A node laid out otherwise (the local cluster's real node): the agent's containerd paths.
-containerd = config.get("nodeContainerd")
+# Nodes laid out otherwise (the local cluster's real node): the agent's settings.
 sandbox_args: VirtualNodeArgs = {"backend": RuntimeBackend.GVISOR}
-if containerd:
-    agent: Agent = {
-        "containerd_config": f"{containerd}/etc/containerd/config.toml",
-        "containerd_socket": f"{containerd}/run/containerd.sock",
-        "containerd_pid_file": f"{containerd}/run/containerd.pid",
-        "restart_strategy": "signal",
-        "binary_dirs": [f"{containerd}/bin"],
-    }
-    sandbox_args["agent"] = agent
+if agent := config.get("nodeAgent"):
+    sandbox_args["agent"] = json.loads(agent)
 sandbox = VirtualNode("sandbox", sandbox_args, opts)
 
 cluster = VirtualCluster(

@@ -7,7 +7,8 @@
 #                                 failure anyway)
 #
 # Empty for the run: the Go module and build caches (GOMODCACHE, GOCACHE, GOPATH, so the gVisor
-# toolchain is fetched again too), uv's and pip's caches, npm's cache, XDG_CACHE_HOME; the clone
+# toolchain is fetched again too), uv's and pip's caches, npm's cache, XDG_CACHE_HOME, the
+# containers storage (CONTAINERS_STORAGE_CONF: no image, no base for `make images`); the clone
 # has no .testbin/, no .venv, no .tools/, no node_modules, and a uv already on PATH is hidden so
 # that the Makefile installs its pinned one. What it cannot undo: Debian packages that an
 # earlier run installed (hack/node/packages.env) stay installed, and the machine's own Go,
@@ -32,7 +33,10 @@ if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no) ]]; then
 fi
 base=$(mktemp -d "${TMPDIR:-/tmp}/tenantry-fresh-check.XXXXXX")
 log="${TMPDIR:-/tmp}/tenantry-fresh-check-$(date -u +%Y%m%dT%H%M%SZ).log"
-mkdir -p "$base"/{gopath,gocache,uv,pip,npm,xdg}
+mkdir -p "$base"/{gopath,gocache,uv,pip,npm,xdg,containers}
+# A containers storage of its own (buildah, skopeo), so `make images` starts with no image.
+printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/graph"\nrunroot = "%s/run"\n' \
+  "$base/containers" "$base/containers" >"$base/containers/storage.conf"
 
 # PATH without any directory that holds a uv: a new machine has none.
 path=""
@@ -55,7 +59,7 @@ set +e
     PATH="$path" CI=true \
     GOPATH="$base/gopath" GOMODCACHE="$base/gopath/pkg/mod" GOCACHE="$base/gocache" \
     UV_CACHE_DIR="$base/uv" PIP_CACHE_DIR="$base/pip" npm_config_cache="$base/npm" \
-    XDG_CACHE_HOME="$base/xdg" \
+    XDG_CACHE_HOME="$base/xdg" CONTAINERS_STORAGE_CONF="$base/containers/storage.conf" \
     bash .ci/run
 ) 2>&1 | while IFS= read -r line; do printf '[%5ds] %s\n' $((SECONDS - start)) "$line"; done | tee "$log"
 rc=${PIPESTATUS[0]}
@@ -76,6 +80,7 @@ awk '
   /bash hack\/node\/build-ku/  { phase("kubelet") }
   /bash hack\/sdkgen\/build/   { phase("sdkgen") }
   /npm ci /                    { phase("tsc") }
+  /-m tenantry_local.images$/  { phase("images") }
   / run --frozen pytest$/      { phase("pytest") }
   END { phase("") }
 ' "$log"

@@ -35,7 +35,7 @@ OUT="$TESTBIN"
 PYTHON_HOST=$HERE/language-hosts/language_host.py
 NODEJS_HOST=$HERE/language-hosts/nodejs_language_host.py
 
-ALL=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd kwok kine pulumi
+ALL=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd kwok kine coredns pulumi
   pulumi-resource-kubernetes pulumi-language-python pulumi-language-nodejs pulumi-language-yaml)
 
 trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
@@ -57,7 +57,7 @@ load_versions() {
     printf -v "${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
   done <"$HERE/versions.env"
   local k
-  for k in KUBERNETES_VERSION ETCD_VERSION KWOK_VERSION KINE_VERSION PULUMI_VERSION \
+  for k in KUBERNETES_VERSION ETCD_VERSION KWOK_VERSION KINE_VERSION COREDNS_VERSION PULUMI_VERSION \
     PULUMI_KUBERNETES_VERSION PULUMI_KUBERNETES_PLUGIN_VERSION PULUMI_YAML_VERSION; do
     [[ -n ${!k:-} ]] || die "versions.env: $k is not set"
   done
@@ -97,6 +97,13 @@ spec() {
       PKG=github.com/k3s-io/kine CGO=1
       TAGS=nats,sqlite_unlock_notify,sqlite_vtable,sqlite_stat4,sqlite_preupdate_hook,sqlite_math_functions,sqlite_dbstat,sqlite_column_metadata
       LDFLAGS+=" -X github.com/k3s-io/kine/pkg/version.Version=$VER"
+      ;;
+    coredns)
+      # The tenant's DNS (make images: registry.k8s.io/coredns/coredns). Its version is a
+      # constant in coremain; upstream's Makefile stamps only the commit.
+      DIR=coredns MOD=github.com/coredns/coredns VER=$COREDNS_VERSION
+      PKG=github.com/coredns/coredns CGO=0
+      LDFLAGS+=" -X github.com/coredns/coredns/coremain.GitCommit=$VER"
       ;;
     pulumi)
       DIR=pulumi MOD=github.com/pulumi/pulumi/pkg/v3 VER=$PULUMI_VERSION

@@ -16,7 +16,7 @@ IMAGES = {"syncer": "tenantry-syncer", "node-agent": "tenantry-node-agent"}
 
 def install_step(dockerfile: Path) -> str:
     match = re.search(
-        r"^RUN (UV_PROJECT_ENVIRONMENT=/opt/venv uv sync .*)$", dockerfile.read_text(), re.M
+        r"^(?:RUN )?\s*(UV_PROJECT_ENVIRONMENT=/opt/venv uv sync .*)$", dockerfile.read_text(), re.M
     )
     assert match, f"{dockerfile}: no `uv sync` install step"
     return match.group(1)

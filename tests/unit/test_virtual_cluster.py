@@ -98,7 +98,7 @@ def test_statefulset_runs_the_control_plane_and_the_syncer() -> None:
     pod = sts["template"]["spec"]
     images = {c["name"]: c["image"] for c in pod["containers"]}
     assert images == {
-        "kine": "docker.io/rancher/kine:v0.14.9",
+        "kine": "docker.io/rancher/kine:v0.17.5",
         "kube-apiserver": "registry.k8s.io/kube-apiserver:v1.34.10",
         "kube-controller-manager": "registry.k8s.io/kube-controller-manager:v1.34.10",
         "syncer": "ghcr.io/tenantry/syncer:0.1.0",

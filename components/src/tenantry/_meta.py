@@ -15,10 +15,22 @@ def tenantry_image(name: str) -> str:
     return f"{IMAGE_REGISTRY}/{name}:{VERSION}"
 
 
-# Upstream images.
+# Upstream images. Each version is the one hack/testbin/versions.env pins and the tests run
+# (tests/unit/test_image_defaults.py holds them equal); `make images` builds these references.
 KUBERNETES_VERSION = "v1.34.10"
 """Default Kubernetes version of the virtual control plane (upstream images)."""
-KINE_IMAGE = "docker.io/rancher/kine:v0.14.9"
-ETCD_IMAGE = "registry.k8s.io/etcd:3.6.4-0"
-COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.12.1"
+KINE_VERSION = "v0.17.5"
+ETCD_VERSION = "v3.6.16"
+COREDNS_VERSION = "v1.12.1"
 """The CoreDNS release Kubernetes v1.34 ships with (kubeadm's default)."""
+
+
+def kubernetes_image(component: str, version: str = KUBERNETES_VERSION) -> str:
+    """registry.k8s.io's image of a Kubernetes component, tagged with its version."""
+    return f"registry.k8s.io/{component}:{version}"
+
+
+KINE_IMAGE = f"docker.io/rancher/kine:{KINE_VERSION}"
+# registry.k8s.io's etcd tags are the etcd release plus a revision of its image.
+ETCD_IMAGE = f"registry.k8s.io/etcd:{ETCD_VERSION.removeprefix('v')}-0"
+COREDNS_IMAGE = f"registry.k8s.io/coredns/coredns:{COREDNS_VERSION}"

@@ -139,6 +139,12 @@ RESTRICTED: dict[str, Any] = {
     "readOnlyRootFilesystem": True,
     "capabilities": {"drop": ["ALL"]},
 }
+# Upstream's kube-apiserver binary carries the file capability cap_net_bind_service, and exec
+# of such a binary fails when that capability is not in the bounding set (kubernetes#100914).
+RESTRICTED_WITH_BIND: dict[str, Any] = {
+    **RESTRICTED,
+    "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+}
 CONFIG_ARG = ["--config", f"{CONFIG_DIR}/{CONFIG_KEY}"]
 
 
@@ -168,7 +174,7 @@ def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, A
             "readinessProbe": probe("/readyz", 5, 3),
             "livenessProbe": probe("/livez", 10, 6),
             "volumeMounts": [{**pki, "readOnly": True}],
-            "securityContext": restricted,
+            "securityContext": RESTRICTED_WITH_BIND,
         },
         {
             "name": "kube-controller-manager",

@@ -34,6 +34,7 @@ from tenantry_local.node import RealNode
 from tenantry_local.node import missing as node_missing
 from tenantry_local.pki import DevPKI, Pair
 from tenantry_local.processes import alive, free_port, stop_pids, wait_http
+from tenantry_local.registry import IMAGE_STORE, Registry, registry_available
 from tenantry_local.seed import KWOK_TAINT, NODE_CAPACITY, STORAGE_CLASS, seed_objects
 from tenantry_local.testbin import REPO, binary
 
@@ -68,6 +69,8 @@ class State:
     kubeconfig: str
     server: str
     pids: dict[str, int] = field(default_factory=dict)
+    registry: str = ""
+    """host:port of the cluster's image registry (what `make images` published), or ''."""
     # The real node's network slot and cgroup, when it has one.
     node_slot: int | None = None
     node_cgroup: str = ""
@@ -93,6 +96,7 @@ class LocalCluster:
         self.kubeconfig = root / "kubeconfig"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.server = ""
+        self.registry: Registry | None = None
         self.pki: DevPKI | None = None
         self.node: RealNode | None = None
 
@@ -241,6 +245,10 @@ class LocalCluster:
                 f"--server-address=127.0.0.1:{free_port()}",
             ],
         )
+        if not registry_available():  # the images `make images` published (docs/air-gapped.md)
+            self.registry = Registry(self.root / "registry", storage=IMAGE_STORE)
+            self._spawn("registry", self.registry.command())
+            self.registry.wait_ready(timeout, self._procs["registry"])
         self._save()
         self.progress(f"{self.nodes} kwok nodes, storage")
         self._seed(timeout)
@@ -308,6 +316,7 @@ class LocalCluster:
             kubeconfig=str(self.kubeconfig),
             server=self.server,
             pids={name: proc.pid for name, proc in self._procs.items()},
+            registry=self.registry.address if self.registry else "",
             node_slot=self.node.net.slot if self.node else None,
             node_cgroup=self.node.cgroup if self.node else "",
         )
@@ -384,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     cluster.start()
     print(f"local cluster up in {time.monotonic() - started:.0f}s: {cluster.server}")
+    if cluster.registry:
+        print(f"image registry: {cluster.registry.url} (make images publishes into it)")
     print(f"kubeconfig: {cluster.kubeconfig}")
     return 0
 

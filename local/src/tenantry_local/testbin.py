@@ -1,6 +1,7 @@
 """Where the locally built binaries live, and what to do when one is missing."""
 
 import os
+import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -30,3 +31,17 @@ def binary(name: str, *, executable: bool = True) -> Path:
     if not os.access(path, os.X_OK if executable else os.R_OK):
         raise MissingBinaryError(f"{path} is missing: run `make testbin` to build it")
     return path
+
+
+def module_dir(name: str) -> Path:
+    """The Go module directory binary ``name`` is built from, downloaded when not cached
+    (`hack/testbin/build.sh --source`)."""
+    done = subprocess.run(
+        ["bash", str(REPO / "hack" / "testbin" / "build.sh"), "--source", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise MissingBinaryError(f"cannot locate the module of {name}: {done.stderr.strip()}")
+    return Path(done.stdout.strip().splitlines()[-1])

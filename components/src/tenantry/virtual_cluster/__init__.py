@@ -149,9 +149,11 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             kubernetes_version=version,
             service_cidr=service_cidr,
             store=store_type.value,
-            api_server_image=images.get("api_server", f"registry.k8s.io/kube-apiserver:{version}"),
+            api_server_image=images.get(
+                "api_server", _meta.kubernetes_image("kube-apiserver", version)
+            ),
             controller_manager_image=images.get(
-                "controller_manager", f"registry.k8s.io/kube-controller-manager:{version}"
+                "controller_manager", _meta.kubernetes_image("kube-controller-manager", version)
             ),
             kine_image=images.get("kine", _meta.KINE_IMAGE),
             etcd_image=images.get("etcd", _meta.ETCD_IMAGE),

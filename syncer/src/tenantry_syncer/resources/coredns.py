@@ -130,10 +130,16 @@ def manifests(image: str) -> list[Manifest]:
                                     "initialDelaySeconds": 60,
                                 },
                                 "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}},
+                                # The coredns binary carries the file capability
+                                # cap_net_bind_service: without it in the bounding set
+                                # its exec fails (kubernetes#100914).
                                 "securityContext": {
                                     "allowPrivilegeEscalation": False,
                                     "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]},
+                                    "capabilities": {
+                                        "drop": ["ALL"],
+                                        "add": ["NET_BIND_SERVICE"],
+                                    },
                                 },
                                 "volumeMounts": [
                                     {
