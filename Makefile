@@ -29,7 +29,8 @@ help:
 	@echo "make images  build every image the components default to (buildah; docs/air-gapped.md) and"
 	@echo "             publish them into the registry store on loopback (.testbin/images/registry)"
 	@echo "make fresh-check  CI=true bash .ci/run on a new clone of HEAD with empty Go, uv and npm caches"
-	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes) on 127.0.0.1"
+	@echo "make cluster-up / cluster-down   a local cluster (etcd, apiserver, kwok nodes and one real"
+	@echo "             node: kubelet, containerd, kube-proxy, CoreDNS; needs root)"
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)

@@ -14,7 +14,7 @@
 # checks that before building. Binaries are rebuilt when their version or
 # their wrapper's go.mod/go.sum changes (a stamp in .testbin/.stamps/ records
 # what each was built from). Builds are niced and run `go build -p $(nproc)`
-# (TENANTRY_GO_BUILD_P overrides); the three Kubernetes binaries share one
+# (TENANTRY_GO_BUILD_P overrides); the five Kubernetes binaries share one
 # `go build`. On a 2-core machine with empty Go caches all of them take about
 # 23 minutes, module downloads included (pulumi-resource-kubernetes ~11,
 # the Kubernetes three ~4, pulumi ~3.5); with a warm Go build cache, about a
@@ -35,7 +35,7 @@ OUT="$TESTBIN"
 PYTHON_HOST=$HERE/language-hosts/language_host.py
 NODEJS_HOST=$HERE/language-hosts/nodejs_language_host.py
 
-ALL=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kine coredns pulumi
+ALL=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd kwok kine coredns pulumi
   pulumi-resource-kubernetes pulumi-language-python pulumi-language-nodejs pulumi-language-yaml)
 
 trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
@@ -67,7 +67,7 @@ load_versions() {
 spec() {
   TAGS="" LDFLAGS="-s -w"
   case $1 in
-    kube-apiserver | kube-controller-manager | kube-scheduler)
+    kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
       DIR=kubernetes MOD=k8s.io/kubernetes VER=$KUBERNETES_VERSION
       PKG=k8s.io/kubernetes/cmd/$1 CGO=0
       local major minor p x
@@ -267,7 +267,7 @@ up_to_date() {
 build_kubernetes_group() {
   local n stale=() pkgs=()
   for n in "$@"; do
-    [[ $n == kube-* ]] && ! up_to_date "$n" && stale+=("$n") && pkgs+=("k8s.io/kubernetes/cmd/$n")
+    [[ $n == kube-* || $n == kubectl ]] && ! up_to_date "$n" && stale+=("$n") && pkgs+=("k8s.io/kubernetes/cmd/$n")
   done
   rm -rf "$OUT/.kubernetes"
   ((${#stale[@]} > 1)) || return 0
@@ -359,6 +359,7 @@ main() {
       pulumi-language-nodejs)
         run "$ROOT/.venv/bin/python" "$NODEJS_HOST" --help
         echo "$VER" >>"$RUN_LOG" ;;
+      kubectl) run "./.$n.tmp" version --client ;;
       *) run "./.$n.tmp" --version ;;
     esac
     if [[ $n == pulumi-resource-kubernetes || $n == pulumi-language-yaml ]]; then

@@ -1,23 +1,23 @@
-"""A real containerd (Debian's) under a temporary directory, kept alive by a tiny supervisor.
-
-The supervisor plays the part of an init system without systemd: it starts containerd again
-whenever it exits and counts the starts, so a test can count the agent's restarts. Its pid file
-is what the agent's ``signal`` restart strategy reads.
+"""A real containerd (Debian's) under a temporary directory, kept alive by the local node's
+supervisor (tenantry_local.supervise), which starts it again whenever it exits and counts the
+starts, so a test can count the agent's restarts. Its pid file is what the agent's ``signal``
+restart strategy reads. Config and clean-up are the local node's (tenantry_local.containerd).
 """
 
 import json
 import os
 import shutil
+import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
-from tests.support.ociimage import busybox_image
+from tenantry_local import containerd as local
+from tenantry_local.ociimage import busybox_image
 
-CONTAINERD = "/usr/bin/containerd"
-CTR = "/usr/bin/ctr"
-CNI_BIN = "/usr/lib/cni"
+CONTAINERD = local.CONTAINERD
+CTR = local.CTR
+CNI_BIN = local.CNI_BIN
 PAUSE_IMAGE = "tenantry.test/pause:1"
 BUSYBOX_IMAGE = "tenantry.test/busybox:1"
 DEBIAN_BINARIES = (CONTAINERD, CTR, "/usr/bin/runc", "/bin/busybox", f"{CNI_BIN}/ptp")
@@ -42,32 +42,7 @@ def missing_node_binaries(gvisor_dir: Path) -> str:
 
 def base_config(root: Path) -> str:
     """containerd 1.x config (version 2) for a containerd living entirely under ``root``."""
-    return f"""\
-# containerd for a Tenantry node-tier test
-version = 2
-root = "{root}/root"
-state = "{root}/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", \
-"io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
-
-[grpc]
-  address = "{root}/containerd.sock"
-
-[plugins]
-  [plugins."io.containerd.grpc.v1.cri"]
-    sandbox_image = "{PAUSE_IMAGE}"
-    # Pod network namespaces under the state dir, so the test's teardown finds every one.
-    netns_mounts_under_state_dir = true
-    # Needed on this VM: containerd otherwise fails to set the sandbox's oom_score_adj.
-    restrict_oom_score_adj = true
-    [plugins."io.containerd.grpc.v1.cri".cni]
-      bin_dir = "{CNI_BIN}"
-      conf_dir = "{root}/cni"
-    [plugins."io.containerd.grpc.v1.cri".containerd]
-      default_runtime_name = "runc"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-"""
+    return local.config_toml(root, sandbox_image=PAUSE_IMAGE, cni_conf_dir=root / "cni")
 
 
 POD_SUBNET = "10.237.0.0/24"
@@ -106,14 +81,16 @@ class Containerd:
             "PATH": os.pathsep.join([*(str(p) for p in path_prefix or []), os.environ["PATH"]]),
         }
         self.config = root / "etc" / "config.toml"
-        self.socket = root / "containerd.sock"
+        self.socket = local.socket_of(root)
         self.pid_file = root / "containerd.pid"
+        self.starts_file = root / "containerd.starts"
         self.log = root / "containerd.log"
-        self.starts = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._stopping = False
-        self._lock = threading.Lock()
-        self._supervisor: threading.Thread | None = None
+        self._supervisor: subprocess.Popen[bytes] | None = None
+
+    @property
+    def starts(self) -> int:
+        """How often the supervisor has started containerd."""
+        return int(self.starts_file.read_text()) if self.starts_file.exists() else 0
 
     def start(self, timeout: float = 60) -> "Containerd":
         self.config.parent.mkdir(parents=True, exist_ok=True)
@@ -121,34 +98,16 @@ class Containerd:
         (self.root / "cni" / "10-tenantry-test.conflist").write_text(pod_network(self.root))
         if not self.config.exists():
             self.config.write_text(base_config(self.root))
-        self._launch()
-        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
-        self._supervisor.start()
+        self._supervisor = subprocess.Popen(
+            local.supervised(self.config, self.pid_file, self.starts_file),
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=self.env,
+        )
         self.wait_ready(timeout)
         return self
-
-    def _launch(self) -> None:
-        with self._lock:
-            log = self.log.open("ab")
-            self._proc = subprocess.Popen(
-                [CONTAINERD, "--config", str(self.config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env=self.env,
-            )
-            self.starts += 1
-            self.pid_file.write_text(f"{self._proc.pid}\n")
-
-    def _supervise(self) -> None:
-        while not self._stopping:
-            proc = self._proc
-            if proc is not None and proc.poll() is not None and not self._stopping:
-                time.sleep(0.2)  # as init systems do: a short pause before the next start
-                if not self._stopping:
-                    self._launch()
-            time.sleep(0.1)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -163,13 +122,7 @@ class Containerd:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [CTR, "--address", str(self.socket), "--namespace", "k8s.io", *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=120,
-        )
+        return local.ctr(self.socket, *args, check=check)
 
     def import_test_images(self) -> None:
         """The pause image and a busybox image, built here and imported (no registry)."""
@@ -182,24 +135,21 @@ class Containerd:
 
     def stop(self, grace: float = 15) -> None:
         """Stop containerd, then every shim and container it left, and unmount its state."""
-        if self._proc is not None and self._proc.poll() is None:
+        if self.ctr("version", check=False).returncode == 0:
             # Pods through CRI first: that also runs CNI DEL, removing their host veths.
             _remove_pods(self.socket)
-        self._stopping = True
-        if self._supervisor is not None:
-            self._supervisor.join(timeout=5)
-        for container in self._task_ids():
-            self.ctr("tasks", "kill", "--signal", "SIGKILL", container, check=False)
-        with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(grace)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait()
-        _kill_shims(self.socket)
-        _unmount_under(self.root)
+            for container in self._task_ids():
+                self.ctr("tasks", "kill", "--signal", "SIGKILL", container, check=False)
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor.poll() is None:
+            supervisor.send_signal(signal.SIGTERM)  # it stops containerd, then itself
+            try:
+                supervisor.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(supervisor.pid, signal.SIGKILL)
+                supervisor.wait()
+        local.kill_shims(self.root)
+        local.unmount_under(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _task_ids(self) -> list[str]:
@@ -211,24 +161,3 @@ def _remove_pods(socket: Path) -> None:
     from tests.support.cri import remove_all_pods  # noqa: PLC0415 -- grpc only when needed
 
     remove_all_pods(socket)
-
-
-def _kill_shims(socket: Path) -> None:
-    # A shim outlives containerd by design; ours name our containerd's socket on their command
-    # line, which is how they are told apart from any other containerd's shims.
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ours = str(socket).encode() in argv or any(str(socket.parent).encode() in a for a in argv)
-        if argv and (b"containerd-shim" in argv[0] or b"runsc" in argv[0]) and ours:
-            subprocess.run(["kill", "-9", proc.name], check=False)
-
-
-def _unmount_under(root: Path) -> None:
-    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    for mount in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
-        subprocess.run(["umount", "-l", mount], check=False, capture_output=True)

@@ -1,23 +1,21 @@
-"""A real kubelet (built at the Kubernetes pin) joined to the local API server, running pods
-on a test's containerd. cgroupfs driver; cgroup v1 is allowed (`failCgroupV1: false`), since
-this VM has no cgroup v2 controllers. Its pods live under a cgroup root of its own, removed
-again on stop."""
+"""A real kubelet (built at the Kubernetes pin) joined to the local API server with node
+credentials of its own, running pods on a test's containerd, in the host's network namespace.
+Its configuration and cgroups are the local node's (tenantry_local.node, tenantry_local.cgroups):
+cgroupfs driver, cgroup v1 allowed, pods under a cgroup root of its own, removed on stop."""
 
-import contextlib
 import json
-import os
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
+from tenantry_local import cgroups
 from tenantry_local.cluster import LocalCluster, free_port
+from tenantry_local.containerd import unmount_under
+from tenantry_local.node import kubelet_config, remove_log_links
 
 from tests.support.containerd import Containerd
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def node_ip() -> str:
@@ -40,54 +38,34 @@ class Kubelet:
         self.log = root / "kubelet.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def _hierarchies(self, *, unified: bool = False) -> list[Path]:
-        # cgroup v1: one directory per mounted hierarchy. The v2 "unified" one has no
-        # controllers, so the kubelet's root is not made there, but runc adds to it.
-        return [
-            d
-            for d in sorted(CGROUP_ROOT.iterdir())
-            if d.is_dir() and (unified or d.name != "unified") and (d / "cgroup.procs").exists()
-        ]
-
     def start(self) -> "Kubelet":
         self.root.mkdir(parents=True, exist_ok=True)
-        for hierarchy in self._hierarchies():
-            path = hierarchy / self.cgroup
-            path.mkdir(exist_ok=True)
-            if hierarchy.name == "cpuset":  # a cpuset cgroup is empty until given cpus and mems
-                for key in ("cpuset.cpus", "cpuset.mems"):
-                    (path / key).write_text((hierarchy / key).read_text())
-        config = {
-            "apiVersion": "kubelet.config.k8s.io/v1beta1",
-            "kind": "KubeletConfiguration",
-            "cgroupDriver": "cgroupfs",
-            "cgroupRoot": f"/{self.cgroup}",
-            "failCgroupV1": False,
-            "failSwapOn": False,
-            "containerRuntimeEndpoint": f"unix://{self.containerd.socket}",
-            "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
-            "authorization": {"mode": "AlwaysAllow"},
-            "address": "127.0.0.1",
-            "port": free_port(),
-            "readOnlyPort": 0,
-            "healthzPort": free_port(),
-            "enforceNodeAllocatable": [],
-            # Evictions and image GC would only add noise to a short test.
-            "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%"},
-            "imageGCHighThresholdPercent": 100,
-            "imageGCLowThresholdPercent": 99,
-            "resolvConf": "",
-            "podLogsDir": str(self.root / "pod-logs"),
-            "localStorageCapacityIsolation": False,
-        }
+        cgroups.create(self.cgroup)
+        assert self.cluster.pki is not None
+        pki = self.cluster.pki
+        # Its own identity: the Node authorizer and NodeRestriction confine it to its Node.
+        user = f"system:node:{self.name}"
+        client = pki.issue(f"kubelet-{self.name}", user, organization="system:nodes")
+        kubeconfig = self.root / "kubelet.kubeconfig"
+        self.cluster.write_kubeconfig(kubeconfig, client)
+        config = kubelet_config(
+            runtime_socket=self.containerd.socket,
+            logs=self.root / "pod-logs",
+            address="127.0.0.1",
+            cgroup=self.cgroup,
+            ca=pki.ca.cert,
+            serving=None,  # self-signed: this cluster's API server never calls it
+            cluster_dns=[],
+        )
+        # Host network namespace: ports of its own, beside anything else on the machine.
+        config |= {"port": free_port(), "healthzPort": free_port()}
         (self.root / "config.json").write_text(json.dumps(config))
         log = self.log.open("ab")
         self._proc = subprocess.Popen(
             [
                 str(self.binary),
                 f"--config={self.root / 'config.json'}",
-                # The cluster's admin credentials: the local API server has no bootstrap flow.
-                f"--kubeconfig={self.cluster.kubeconfig}",
+                f"--kubeconfig={kubeconfig}",
                 f"--root-dir={self.root / 'state'}",
                 f"--hostname-override={self.name}",
                 f"--node-ip={node_ip()}",
@@ -113,23 +91,8 @@ class Kubelet:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-        state = self.root / "state"
-        if state.exists():
-            for line in Path("/proc/self/mountinfo").read_text().splitlines():
-                mount = line.split()[4]
-                if mount.startswith(str(state)):
-                    subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
-        self._remove_cgroups()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def _remove_cgroups(self, timeout: float = 30) -> None:
+        unmount_under(self.root / "state")
         # Pods are gone once containerd removed them; their cgroups are removed leaf first.
-        deadline = time.monotonic() + timeout
-        for hierarchy in self._hierarchies(unified=True):
-            top = hierarchy / self.cgroup
-            while top.exists() and time.monotonic() < deadline:
-                for directory, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-                    with contextlib.suppress(OSError):  # still busy: tried again below
-                        os.rmdir(directory)
-                if top.exists():
-                    time.sleep(0.5)
+        cgroups.remove(self.cgroup)
+        remove_log_links(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)

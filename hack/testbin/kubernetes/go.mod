@@ -1,5 +1,5 @@
 // Wrapper module that pins k8s.io/kubernetes so its control-plane
-// binaries can be built from the Go module proxy (see ../build.sh).
+// binaries, kube-proxy and kubectl can be built from the Go module proxy (see ../build.sh).
 module tenantry.local/testbin/kubernetes
 
 go 1.25.0

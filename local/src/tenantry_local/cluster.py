@@ -1,23 +1,26 @@
 """A real local Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler and kwok-simulated nodes, all on 127.0.0.1 with ports chosen at start-up.
+kube-scheduler and kwok-simulated nodes with ports chosen at start-up, and (``real_node``) one
+real node beside them (tenantry_local.node: kubelet, containerd, kube-proxy, CoreDNS).
+
+Without a real node everything listens on 127.0.0.1. With one, the API server binds and
+advertises the host end of the node's veth (tenantry_local.network), the one host address pods
+reach, so the ``kubernetes`` Service works from pods; the kubeconfig and ``state.json``'s
+``server`` name that address, and the serving certificate names it, 127.0.0.1 and the Service.
+The kwok nodes are then tainted (``KWOK_TAINT``), so what must run lands on the real node and
+only what tolerates simulation on kwok (scale tests).
 
 Used as a pytest fixture and by `make cluster-up` / `make cluster-down` / `make demo`:
 
-    python -m tenantry_local.cluster up   [--dir DIR] [--nodes N]
+    python -m tenantry_local.cluster up   [--dir DIR] [--nodes N] [--no-real-node]
     python -m tenantry_local.cluster down [--dir DIR]
 """
 
 import argparse
 import json
-import os
 import shutil
-import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,27 +28,37 @@ from pathlib import Path
 from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
+from tenantry_local import cgroups, network
 from tenantry_local.kube import Kube
-from tenantry_local.pki import DevPKI
+from tenantry_local.node import RealNode
+from tenantry_local.node import missing as node_missing
+from tenantry_local.pki import DevPKI, Pair
+from tenantry_local.processes import alive, free_port, stop_pids, wait_http
 from tenantry_local.registry import IMAGE_STORE, Registry, registry_available
+from tenantry_local.seed import KWOK_TAINT, NODE_CAPACITY, STORAGE_CLASS, seed_objects
 from tenantry_local.testbin import REPO, binary
+
+__all__ = [
+    "KWOK_TAINT",
+    "NODE_CAPACITY",
+    "STORAGE_CLASS",
+    "LocalCluster",
+    "State",
+    "free_port",
+    "is_ready",
+    "stop_pids",
+    "wait_http",
+]
 
 DEFAULT_DIR = REPO / ".testbin" / "cluster"
 SERVICE_CIDR = "10.96.0.0/16"
-STORAGE_CLASS = "standard"
-NODE_CAPACITY = {"cpu": "1k", "memory": "1Ti", "pods": "1M", "ephemeral-storage": "1Ti"}
+KUBERNETES_SERVICE_IP = "10.96.0.1"
 
 
 def is_ready(obj: Manifest) -> bool:
     """True when a Node or Pod reports the Ready condition."""
     conditions = (obj.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -58,20 +71,40 @@ class State:
     pids: dict[str, int] = field(default_factory=dict)
     registry: str = ""
     """host:port of the cluster's image registry (what `make images` published), or ''."""
+    # The real node's network slot and cgroup, when it has one.
+    node_slot: int | None = None
+    node_cgroup: str = ""
+
+
+# The node's processes, stopped first (in this order) and torn down before the control plane.
+NODE_PROCESSES = ("coredns", "kube-proxy", "kubelet", "containerd")
 
 
 class LocalCluster:
-    def __init__(self, root: Path, nodes: int = 3) -> None:
+    def __init__(
+        self,
+        root: Path,
+        nodes: int = 3,
+        *,
+        real_node: bool = False,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.root = root
         self.nodes = nodes
+        self.real_node = real_node
+        self.progress = progress
         self.kubeconfig = root / "kubeconfig"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.server = ""
         self.registry: Registry | None = None
+        self.pki: DevPKI | None = None
+        self.node: RealNode | None = None
 
     # --- lifecycle ---
 
     def start(self, timeout: float = 120) -> "LocalCluster":
+        if (self.root / "state.json").exists():
+            LocalCluster(self.root).stop()  # a cluster left here: stop it, not only its files
         if self.root.exists():
             shutil.rmtree(self.root)
         (self.root / "logs").mkdir(parents=True)
@@ -83,13 +116,30 @@ class LocalCluster:
         return self
 
     def _start(self, timeout: float) -> None:
-        pki = DevPKI(self.root / "pki")
+        pki = self.pki = DevPKI(self.root / "pki")
+        address = "127.0.0.1"
+        if self.real_node:
+            net = network.claim()
+            self.node = RealNode(self.root / "node", net, f"tenantry-local-{net.slot}")
+            self._save()  # from here on, stop() removes the namespace even if start fails
+            self.progress(f"network: namespace {net.netns}, pods {net.pod_cidr}")
+            net.create()
+            cgroups.create(self.node.cgroup, "system")
+            address = net.host_ip
         api_port = free_port()
         etcd_port, etcd_peer = free_port(), free_port()
-        self.server = f"https://127.0.0.1:{api_port}"
-        serving = pki.issue("apiserver", "kube-apiserver", server_hosts=["127.0.0.1", "localhost"])
+        self.server = f"https://{address}:{api_port}"
+        serving = pki.issue(
+            "apiserver",
+            "kube-apiserver",
+            server_hosts=sorted({address, "127.0.0.1", "localhost", KUBERNETES_SERVICE_IP})
+            + [f"kubernetes.default.svc.{d}".rstrip(".") for d in ("cluster.local", "")]
+            + ["kubernetes", "kubernetes.default"],
+        )
         admin = pki.issue("admin", "tenantry-admin", organization="system:masters")
+        kubelet_client = pki.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client")
         self._write_kubeconfig(self.kubeconfig, pki.ca.cert, admin.cert, admin.key)
+        self.progress(f"etcd, kube-apiserver on {self.server}")
 
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         self._spawn(
@@ -113,8 +163,8 @@ class LocalCluster:
             "kube-apiserver",
             [
                 str(binary("kube-apiserver")),
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={address}",
+                f"--advertise-address={address}",
                 f"--secure-port={api_port}",
                 f"--etcd-servers={etcd_url}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
@@ -124,7 +174,13 @@ class LocalCluster:
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
                 "DefaultStorageClass,PodSecurity,ResourceQuota,ValidatingAdmissionPolicy,"
-                "Priority,DefaultTolerationSeconds",
+                "Priority,DefaultTolerationSeconds,NodeRestriction",
+                # Logs, exec and port-forward: the API server calls kubelets as itself, and
+                # checks the real kubelet's serving certificate against the cluster CA.
+                f"--kubelet-client-certificate={kubelet_client.cert}",
+                f"--kubelet-client-key={kubelet_client.key}",
+                "--kubelet-preferred-address-types=InternalIP",
+                *([f"--kubelet-certificate-authority={pki.ca.cert}"] if self.real_node else []),
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki.sa_pub}",
                 f"--service-account-signing-key-file={pki.sa_key}",
@@ -145,6 +201,7 @@ class LocalCluster:
         sched_config = self.root / "scheduler.kubeconfig"
         self._write_kubeconfig(kcm_config, pki.ca.cert, controller.cert, controller.key)
         self._write_kubeconfig(sched_config, pki.ca.cert, scheduler.cert, scheduler.key)
+        self.progress("kube-controller-manager, kube-scheduler, kwok")
         self._spawn(
             "kube-controller-manager",
             [
@@ -193,22 +250,55 @@ class LocalCluster:
             self._spawn("registry", self.registry.command())
             self.registry.wait_ready(timeout, self._procs["registry"])
         self._save()
+        self.progress(f"{self.nodes} kwok nodes, storage")
         self._seed(timeout)
+        if self.node is not None:
+            self.node.start(
+                pki=pki,
+                kube=Kube(api_client_from(self.kubeconfig)),
+                spawn=self._spawn,
+                write_kubeconfig=self.write_kubeconfig,
+                progress=self.progress,
+                check_alive=self._check_alive,
+                timeout=timeout,
+            )
 
     def stop(self) -> None:
-        """Stop every process this cluster started, by PID, and remove its data."""
+        """Stop every process this cluster started, by PID, tear its real node down (mounts,
+        network namespace, cgroups) and remove its data."""
         pids = {name: proc.pid for name, proc in self._procs.items()}
-        state = self.root / "state.json"
-        if not pids and state.exists():
-            pids = State(**json.loads(state.read_text())).pids
+        node = self.node
+        state_file = self.root / "state.json"
+        if state_file.exists() and (not pids or node is None):
+            state = State(**json.loads(state_file.read_text()))
+            pids = pids or state.pids
+            if node is None and state.node_slot is not None:
+                net = network.NodeNetwork(state.node_slot)
+                node = RealNode(self.root / "node", net, state.node_cgroup)
+        if node is not None:
+            # The node first: the kubelet would restart what is removed under it.
+            stop_pids({n: pids[n] for n in NODE_PROCESSES[:3] if n in pids})
+            if "containerd" in pids and alive(pids["containerd"]):
+                node.remove_tasks()
+            stop_pids({n: pids.pop(n) for n in NODE_PROCESSES if n in pids})
+            node.teardown()
         stop_pids(pids)
         self._procs.clear()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # --- helpers ---
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], in_node: bool = False) -> None:
         log = (self.root / "logs" / f"{name}.log").open("wb")
+        preexec: Callable[[], None] | None = None
+        if in_node:
+            assert self.node is not None
+            cgroup = f"{self.node.cgroup}/system"
+            argv = self.node.net.enter(argv)
+
+            def preexec() -> None:
+                cgroups.join(cgroup)
+
         # A session of its own, so `make cluster-up` can exit and leave the cluster running.
         self._procs[name] = subprocess.Popen(
             argv,
@@ -216,6 +306,7 @@ class LocalCluster:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509 -- only writes to cgroup.procs before exec
         )
         self._save()
 
@@ -226,6 +317,8 @@ class LocalCluster:
             server=self.server,
             pids={name: proc.pid for name, proc in self._procs.items()},
             registry=self.registry.address if self.registry else "",
+            node_slot=self.node.net.slot if self.node else None,
+            node_cgroup=self.node.cgroup if self.node else "",
         )
         (self.root / "state.json").write_text(json.dumps(asdict(state), indent=2))
 
@@ -256,118 +349,22 @@ class LocalCluster:
     def _seed(self, timeout: float) -> None:
         """Simulated nodes, a default StorageClass and a pool of volumes to bind."""
         kube = Kube(api_client_from(self.kubeconfig))
-        for i in range(self.nodes):
-            name = f"kwok-node-{i}"
-            kube.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Node",
-                    "metadata": {
-                        "name": name,
-                        "annotations": {
-                            "kwok.x-k8s.io/node": "fake",
-                            "node.alpha.kubernetes.io/ttl": "0",
-                        },
-                        "labels": {
-                            "kubernetes.io/hostname": name,
-                            "kubernetes.io/os": "linux",
-                            "kubernetes.io/arch": "amd64",
-                            "type": "kwok",
-                        },
-                    },
-                    "spec": {},
-                    # Nodes may be created with their status (as a kubelet registers). kwok's
-                    # stage keeps what is given; its own default has no ephemeral-storage, so
-                    # no pod that requests some (a tenant's LimitRange default does) would fit.
-                    "status": {"capacity": NODE_CAPACITY, "allocatable": NODE_CAPACITY},
-                }
-            )
-        kube.create(
-            {
-                "apiVersion": "storage.k8s.io/v1",
-                "kind": "StorageClass",
-                "metadata": {
-                    "name": STORAGE_CLASS,
-                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
-                },
-                "provisioner": "kubernetes.io/no-provisioner",
-                "volumeBindingMode": "Immediate",
-            }
-        )
-        for i in range(20):
-            kube.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "PersistentVolume",
-                    "metadata": {"name": f"local-pv-{i}"},
-                    "spec": {
-                        "capacity": {"storage": "100Gi"},
-                        "accessModes": ["ReadWriteOnce"],
-                        "persistentVolumeReclaimPolicy": "Delete",
-                        "storageClassName": STORAGE_CLASS,
-                        "hostPath": {"path": f"/tmp/tenantry-local-pv-{i}"},
-                    },
-                }
-            )
+        for manifest in seed_objects(self.nodes, tainted=self.real_node):
+            kube.create(manifest)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
-            if len([n for n in kube.list("v1", "Node") if is_ready(n)]) >= self.nodes:
+            ready = len([n for n in kube.list("v1", "Node") if is_ready(n)]) >= self.nodes
+            # Pods are refused until the controller-manager made the namespace's account.
+            if ready and kube.get_or_none("v1", "ServiceAccount", "default", "default"):
                 return
             time.sleep(0.5)
-        raise TimeoutError(f"kwok nodes not ready after {timeout}s")
+        raise TimeoutError(f"kwok nodes or the default ServiceAccount not ready after {timeout}s")
 
-
-def wait_http(
-    url: str,
-    timeout: float,
-    tls: tuple[Path, Path, Path] | None = None,
-    alive: Callable[[], None] = lambda: None,
-) -> None:
-    """Poll ``url`` until it answers 200; ``tls`` is (CA, client cert, client key) files."""
-    context = None
-    if tls is not None:
-        context = ssl.create_default_context(cafile=str(tls[0]))
-        context.load_cert_chain(str(tls[1]), str(tls[2]))
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        alive()
-        try:
-            with urllib.request.urlopen(url, timeout=5, context=context) as response:
-                if response.status == 200:
-                    return
-        except Exception as e:
-            last = e
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
-
-
-def stop_pids(pids: dict[str, int], grace: float = 10) -> None:
-    # Reverse start order: kwok and the controllers before the apiserver, etcd last.
-    for pid in reversed(list(pids.values())):
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-    deadline = time.monotonic() + grace
-    for pid in pids.values():
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child: ask the kernel instead
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return finished == 0
+    def write_kubeconfig(self, path: Path, pair: Pair) -> None:
+        """A kubeconfig for this cluster with ``pair``'s client certificate."""
+        assert self.pki is not None
+        self._write_kubeconfig(path, self.pki.ca.cert, pair.cert, pair.key)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -375,18 +372,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down"])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument(
+        "--no-real-node", dest="real_node", action="store_false", help="kwok nodes only"
+    )
     args = parser.parse_args(argv)
-    cluster = LocalCluster(args.dir, nodes=args.nodes)
+
+    def progress(line: str) -> None:
+        print(f"cluster: {line}", flush=True)
+
+    cluster = LocalCluster(args.dir, nodes=args.nodes, real_node=args.real_node, progress=progress)
     if args.command == "down":
         cluster.stop()
         print(f"local cluster in {args.dir} stopped")
         return 0
+    if args.real_node and (reason := node_missing()):
+        sys.exit(f"cluster: no real node here: {reason} (or run with --no-real-node)")
     if (args.dir / "state.json").exists():
-        cluster.stop()  # a previous cluster left behind: replace it
+        progress(f"replacing the cluster left in {args.dir}")
+        LocalCluster(args.dir).stop()
+    started = time.monotonic()
     cluster.start()
-    print(f"local cluster up: {cluster.server}\nkubeconfig: {cluster.kubeconfig}")
+    print(f"local cluster up in {time.monotonic() - started:.0f}s: {cluster.server}")
     if cluster.registry:
         print(f"image registry: {cluster.registry.url} (make images publishes into it)")
+    print(f"kubeconfig: {cluster.kubeconfig}")
     return 0
 
 

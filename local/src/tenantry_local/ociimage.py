@@ -1,6 +1,6 @@
-"""Tiny OCI images built locally, since no registry is reachable: one layer holding Debian's
-static busybox and its applet links, written as an OCI image layout tarball that
-`ctr images import` accepts."""
+"""Tiny OCI images built locally, for the node tier and the local node until the registry
+serves real ones: one layer holding Debian's static busybox and its applet links, written as an
+OCI image layout tarball that `ctr images import` accepts."""
 
 import gzip
 import hashlib
@@ -13,7 +13,21 @@ from pathlib import Path
 from typing import Any
 
 BUSYBOX = Path("/bin/busybox")
-APPLETS = ("sh", "sleep", "cat", "ls", "nsenter", "hostname", "echo", "readlink", "true")
+APPLETS = (
+    "sh",
+    "sleep",
+    "cat",
+    "ls",
+    "nsenter",
+    "hostname",
+    "echo",
+    "readlink",
+    "true",
+    "nc",
+    "wget",
+    "nslookup",
+    "timeout",
+)
 # containerd stores this name for an image it imports from an OCI layout.
 IMAGE_NAME_ANNOTATION = "io.containerd.image.name"
 
