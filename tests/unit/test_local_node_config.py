@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tenantry_local import containerd
+from tenantry_local.images import PAUSE_IMAGE
 from tenantry_local.network import SLOTS, NodeNetwork
 from tenantry_local.node import corefile, kube_proxy_config, kubelet_config
 from tenantry_local.pki import Pair
@@ -89,7 +90,7 @@ def test_containerd_config_names_its_mirror_directory() -> None:
     root = Path("/n/containerd")
     text = containerd.config_toml(
         root,
-        sandbox_image=containerd.PAUSE_IMAGE,
+        sandbox_image=PAUSE_IMAGE,
         cni_conf_dir=root / "cni",
         certs_dir=root / "certs.d",
     )

@@ -246,7 +246,7 @@ class LocalCluster:
             ],
         )
         if not registry_available():  # the images `make images` published (docs/air-gapped.md)
-            self.registry = Registry(self.root / "registry", storage=IMAGE_STORE)
+            self.registry = Registry(self.root / "registry", storage=IMAGE_STORE, host=address)
             self._spawn("registry", self.registry.command())
             self.registry.wait_ready(timeout, self._procs["registry"])
         self._save()
@@ -255,6 +255,7 @@ class LocalCluster:
         if self.node is not None:
             self.node.start(
                 pki=pki,
+                registry=self.registry,
                 kube=Kube(api_client_from(self.kubeconfig)),
                 spawn=self._spawn,
                 write_kubeconfig=self.write_kubeconfig,

@@ -15,7 +15,6 @@ CNI_BIN = "/usr/lib/cni"
 DEBIAN_BINARIES = (CONTAINERD, CTR, "/usr/sbin/runc", "/bin/busybox")
 # The pause image kubeadm 1.34 configures (cmd/kubeadm/app/constants PauseVersion = 3.10.1;
 # the kubelet itself no longer has a default since its --pod-infra-container-image went).
-PAUSE_IMAGE = "registry.k8s.io/pause:3.10.1"
 
 
 def config_toml(

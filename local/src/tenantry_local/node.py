@@ -21,10 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tenantry_local import cgroups, containerd, network
+from tenantry_local.images import PAUSE_IMAGE
 from tenantry_local.kube import Kube
 from tenantry_local.network import NodeNetwork
 from tenantry_local.ociimage import busybox_image
 from tenantry_local.pki import DevPKI, Pair
+from tenantry_local.registry import Registry, mirror_path, write_hosts_dir
 from tenantry_local.testbin import TESTBIN, MissingBinaryError, binary
 
 NODE_NAME = "real-node"
@@ -32,6 +34,8 @@ NODE_LABEL = "tenantry.dev/local-node"  # "real" on the real node
 CLUSTER_DOMAIN = "cluster.local"
 DNS_SERVICE_IP = "10.96.0.10"
 KUBELET = TESTBIN / "node" / "kubelet"
+GVISOR_DIR = TESTBIN / "node"
+"""runsc and containerd-shim-runsc-v1 (hack/node/build-gvisor.sh)."""
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 HOST_TOOLS = ("/usr/sbin/iptables", "/usr/sbin/conntrack", "/usr/bin/nsenter", "/usr/sbin/ip")
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
@@ -221,15 +225,6 @@ def _binding(user: str, role: str) -> dict[str, object]:
     }
 
 
-def registry_mirrors(certs_dir: Path) -> None:
-    """Hook for registry mirrors: tenantry_local.registry (branch issue-16-images) writes
-    ``certs.d/<host>/hosts.toml`` here (its ``write_hosts_dir``). containerd runs in the node's
-    network namespace, so the registry's address must be one it reaches: the host end of the
-    veth (``NodeNetwork.host_ip``), not 127.0.0.1. Until that lands, ``config_path`` names an
-    empty directory and images are imported instead (``RealNode.import_image``)."""
-    certs_dir.mkdir(parents=True, exist_ok=True)
-
-
 class RealNode:
     """Starts (through the cluster's ``spawn``) and tears down one real node under ``root``."""
 
@@ -247,6 +242,7 @@ class RealNode:
         self,
         *,
         pki: DevPKI,
+        registry: Registry | None,
         kube: Kube,
         spawn: Spawn,
         write_kubeconfig: WriteKubeconfig,
@@ -263,21 +259,27 @@ class RealNode:
         (cni_dir / "10-tenantry-local.conflist").write_text(
             self.net.cni_config(self.containerd_dir / "ipam")
         )
+        # The upstream names resolve to the cluster's registry, which listens on the host end
+        # of the veth: containerd runs in the node's namespace and cannot reach 127.0.0.1.
         certs_dir = self.containerd_dir / "certs.d"
-        registry_mirrors(certs_dir)
+        certs_dir.mkdir(parents=True, exist_ok=True)
+        if registry is not None:
+            write_hosts_dir(certs_dir, registry.address)
         config = self.containerd_dir / "config.toml"
         config.write_text(
             containerd.config_toml(
                 self.containerd_dir,
-                sandbox_image=containerd.PAUSE_IMAGE,
+                sandbox_image=PAUSE_IMAGE,
                 cni_conf_dir=cni_dir,
                 certs_dir=certs_dir,
             )
         )
         spawn("containerd", containerd.supervised(config, self.pid_file, self.starts_file), True)
         self._wait(lambda: self.ctr("version", check=False).returncode == 0, timeout, "containerd")
-        # Until the registry serves it: a stand-in pause image (busybox sleeping) by its name.
-        self.import_image(containerd.PAUSE_IMAGE, ["/bin/sleep", "2147483647"])
+        if registry is None or not registry.has(mirror_path(PAUSE_IMAGE)):
+            # `make images` has not run: a stand-in pause image (busybox sleeping).
+            progress(f"real node: no {PAUSE_IMAGE} in the registry, a stand-in imported")
+            self.import_image(PAUSE_IMAGE, ["/bin/sleep", "2147483647"])
 
         progress(f"real node: kubelet {NODE_NAME} (node IP {self.net.node_ip})")
         save_kernel_defaults()
@@ -334,6 +336,18 @@ class RealNode:
         self._wait(node_ready, timeout, f"Node {NODE_NAME} Ready")
         self._wait(lambda: _ok(f"http://{self.net.node_ip}:10256/healthz"), timeout, "kube-proxy")
         self._wait(lambda: _ok(f"http://{self.net.node_ip}:8181/ready"), timeout, "CoreDNS")
+
+    def agent_settings(self) -> dict[str, object]:
+        """The VirtualNode's ``agent`` input for this node: its containerd lives under the
+        cluster's directory, has no systemd and is started again by its supervisor, and
+        gVisor's binaries are the ones `make testbin` built."""
+        return {
+            "containerd_config": str(self.containerd_dir / "config.toml"),
+            "containerd_socket": str(self.socket),
+            "containerd_pid_file": str(self.pid_file),
+            "restart_strategy": "signal",
+            "binary_dirs": [str(GVISOR_DIR)],
+        }
 
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return containerd.ctr(self.socket, *args, check=check)

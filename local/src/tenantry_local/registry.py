@@ -97,9 +97,9 @@ def write_hosts_dir(
     return written
 
 
-def _free_port() -> int:
+def _free_port(host: str) -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -111,10 +111,12 @@ class Registry:
     root: Path
     storage: Path = IMAGE_STORE
     port: int = 0
+    host: str = "127.0.0.1"
+    """Loopback, or the host end of a real node's veth: its containerd pulls from there."""
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -130,7 +132,7 @@ class Registry:
             raise RegistryUnavailableError(reason)
         self.root.mkdir(parents=True, exist_ok=True)
         self.storage.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or _free_port()
+        self.port = self.port or _free_port(self.host)
         config = {  # JSON is YAML: the registry reads it as its config file
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -156,7 +158,12 @@ class Registry:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        state = {"pid": proc.pid, "port": self.port, "storage": str(self.storage)}
+        state = {
+            "pid": proc.pid,
+            "port": self.port,
+            "storage": str(self.storage),
+            "host": self.host,
+        }
         self.state_file.write_text(json.dumps(state))
         try:
             self.wait_ready(timeout, proc)
@@ -190,7 +197,7 @@ class Registry:
             state = json.loads((root / "registry.json").read_text())
         except (OSError, ValueError):
             return None
-        registry = cls(root, Path(state["storage"]), int(state["port"]))
+        registry = cls(root, Path(state["storage"]), int(state["port"]), state["host"])
         return registry if _alive(int(state["pid"])) and registry.ping() else None
 
     def stop(self, grace: float = 10) -> None:
