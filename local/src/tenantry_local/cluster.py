@@ -35,7 +35,13 @@ from tenantry_local.node import missing as node_missing
 from tenantry_local.pki import DevPKI, Pair
 from tenantry_local.processes import alive, free_port, stop_pids, wait_http
 from tenantry_local.registry import IMAGE_STORE, Registry, registry_available
-from tenantry_local.seed import KWOK_TAINT, NODE_CAPACITY, STORAGE_CLASS, seed_objects
+from tenantry_local.seed import (
+    KWOK_TAINT,
+    NODE_CAPACITY,
+    STORAGE_CLASS,
+    seed_objects,
+    volume_dirs,
+)
 from tenantry_local.testbin import REPO, binary
 
 __all__ = [
@@ -350,7 +356,13 @@ class LocalCluster:
     def _seed(self, timeout: float) -> None:
         """Simulated nodes, a default StorageClass and a pool of volumes to bind."""
         kube = Kube(api_client_from(self.kubeconfig))
-        for manifest in seed_objects(self.nodes, tainted=self.real_node):
+        volumes = self.root / "volumes"
+        for path in volume_dirs(volumes):
+            # Pods on the real node write there as any uid (kine as 65532), as they would to
+            # a provisioner's fresh volume.
+            path.mkdir(parents=True)
+            path.chmod(0o1777)
+        for manifest in seed_objects(self.nodes, tainted=self.real_node, volumes=volumes):
             kube.create(manifest)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 pool of volumes to bind."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from tenantry_api.types import Manifest
 
@@ -11,7 +12,15 @@ NODE_CAPACITY = {"cpu": "1k", "memory": "1Ti", "pods": "1M", "ephemeral-storage"
 KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
 
 
-def seed_objects(nodes: int, *, tainted: bool) -> Iterator[Manifest]:
+VOLUMES = 20
+
+
+def volume_dirs(root: Path) -> list[Path]:
+    """The volumes' directories, one per PersistentVolume, under the cluster's directory."""
+    return [root / f"pv-{i}" for i in range(VOLUMES)]
+
+
+def seed_objects(nodes: int, *, tainted: bool, volumes: Path) -> Iterator[Manifest]:
     for i in range(nodes):
         name = f"kwok-node-{i}"
         yield (
@@ -50,7 +59,7 @@ def seed_objects(nodes: int, *, tainted: bool) -> Iterator[Manifest]:
             "volumeBindingMode": "Immediate",
         }
     )
-    for i in range(20):
+    for i, path in enumerate(volume_dirs(volumes)):
         yield (
             {
                 "apiVersion": "v1",
@@ -61,7 +70,7 @@ def seed_objects(nodes: int, *, tainted: bool) -> Iterator[Manifest]:
                     "accessModes": ["ReadWriteOnce"],
                     "persistentVolumeReclaimPolicy": "Delete",
                     "storageClassName": STORAGE_CLASS,
-                    "hostPath": {"path": f"/tmp/tenantry-local-pv-{i}"},
+                    "hostPath": {"path": str(path)},
                 },
             }
         )
