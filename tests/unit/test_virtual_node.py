@@ -113,6 +113,24 @@ def test_containerd_mounts_follow_the_agents_paths() -> None:
     assert config.containerd_pid_file == "/var/lib/node/pid/containerd.pid"
 
 
+def test_containerd_files_in_one_directory_are_one_writable_mount() -> None:
+    d, _ = node(
+        {
+            "agent": {
+                "restart_strategy": "signal",
+                "containerd_config": "/var/lib/node/containerd/config.toml",
+                "containerd_socket": "/var/lib/node/containerd/containerd.sock",
+                "containerd_pid_file": "/var/lib/node/containerd/containerd.pid",
+            }
+        }
+    )
+    volumes = host_volumes(d)
+    assert volumes["/var/lib/node/containerd"] == ("containerd-config", "Directory")
+    mounts = d.one(DS).inputs["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    at = [m for m in mounts if m["mountPath"] == "/var/lib/node/containerd"]
+    assert at == [{"name": "containerd-config", "mountPath": "/var/lib/node/containerd"}]
+
+
 def test_agent_rbac_is_limited_to_nodes_and_pods() -> None:
     d, _ = node({})
     rules = d.one(CR).inputs["rules"]

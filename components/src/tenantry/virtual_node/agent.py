@@ -144,9 +144,9 @@ def _host_mounts(config: NodeAgentConfig) -> list[tuple[str, str, str, bool]]:
     if config.restart_strategy == "systemd":
         # containerd is restarted through host systemd's private D-Bus socket.
         mounts.append(("systemd-private", "/run/systemd/private", "Socket", False))
-    pid_dir = posixpath.dirname(config.containerd_pid_file)
-    if config.restart_strategy == "signal" and pid_dir != socket_dir:
+    if config.restart_strategy == "signal":
         # Without systemd the agent signals containerd by the pid in this file.
+        pid_dir = posixpath.dirname(config.containerd_pid_file)
         mounts.append(("containerd-pid", pid_dir, "Directory", True))
     if config.host_path_root:
         # The tenants' hostPath directories are made and removed here.
@@ -154,7 +154,22 @@ def _host_mounts(config: NodeAgentConfig) -> list[tuple[str, str, str, bool]]:
     # Binary directories outside /usr and /opt are shown to preflight one by one, read-only.
     outside = [d for d in config.binary_dirs if not d.startswith(SEEN_ROOTS)]
     mounts += [(f"host-bin-{i}", d, "Directory", True) for i, d in enumerate(outside)]
-    return mounts
+    return _one_per_path(mounts)
+
+
+def _one_per_path(
+    mounts: list[tuple[str, str, str, bool]],
+) -> list[tuple[str, str, str, bool]]:
+    # containerd's config, socket and pid file may share a directory (k3s, the local
+    # cluster's node): one mount of it, writable when any of them needs it to be.
+    kept: dict[str, tuple[str, str, str, bool]] = {}
+    for volume, path, path_type, read_only in mounts:
+        if path in kept:
+            first = kept[path]
+            kept[path] = (first[0], path, first[2], first[3] and read_only)
+        else:
+            kept[path] = (volume, path, path_type, read_only)
+    return list(kept.values())
 
 
 def _daemonset_spec(
