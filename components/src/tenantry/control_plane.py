@@ -201,7 +201,13 @@ def containers(cp: ControlPlane) -> tuple[list[dict[str, Any]], list[dict[str, A
             "ports": [{"name": "metrics", "containerPort": SYNCER_PORT}],
             "readinessProbe": probe("/readyz", 5, 3, port=SYNCER_PORT, scheme="HTTP"),
             "livenessProbe": probe("/healthz", 10, 6, port=SYNCER_PORT, scheme="HTTP"),
-            "volumeMounts": [{**pki, "readOnly": True}, config],
+            # The kubernetes client writes a kubeconfig's embedded certificates to temporary
+            # files, and the root filesystem is read-only.
+            "volumeMounts": [
+                {**pki, "readOnly": True},
+                config,
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
             "securityContext": restricted,
         },
     ]

@@ -121,7 +121,9 @@ def kubelet_config(
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
         "podLogsDir": str(logs),
-        "localStorageCapacityIsolation": False,
+        # Reports ephemeral-storage capacity: a tenant's LimitRange gives every container an
+        # ephemeral-storage request, which fits nowhere on a node that reports none.
+        "localStorageCapacityIsolation": True,
     }
 
 

@@ -275,6 +275,7 @@ def statefulset_spec(
                 "containers": main,
                 "volumes": [
                     {"name": "pki", "emptyDir": {"medium": "Memory"}},
+                    {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
                     {"name": "config", "configMap": {"name": config_name}},
                     *([{"name": "scratch", "emptyDir": {}}] if spec.restore else []),
                 ],
