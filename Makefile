@@ -75,7 +75,7 @@ testbin: sync
 images: sync testbin
 	$(UV) run --frozen python -m tenantry_local.images
 
-cluster-up: sync testbin
+cluster-up: sync testbin images
 	$(UV) run --frozen python -m tenantry_local.cluster up
 
 cluster-down: sync
