@@ -9,20 +9,20 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client
 from pulumi import automation as auto
 from tenantry_api import keys
 from tenantry_api.types import Manifest
 from tenantry_local.cluster import LocalCluster, is_ready
 from tenantry_local.images import build_all
 from tenantry_local.kube import Kube
-from tenantry_local.node import NODE_LABEL, NODE_NAME
+from tenantry_local.node import NODE_NAME
 from tenantry_local.quickstart import ENGINE_BINARIES
 from tenantry_syncer.kube import api_client_from
 
 from tests.integration.conftest import start_node_cluster
 from tests.integration.test_images_built import needs_images
 from tests.support.kube import wait_for
+from tests.support.localnode import run_on_node
 from tests.support.stacks import stack_in
 from tests.support.testbin import require
 
@@ -106,51 +106,20 @@ def test_the_node_agent_installs_gvisor_on_the_real_node(up: auto.UpResult, kube
     assert is_ready(agent)
 
 
-def fetch(kube: Kube, host: LocalCluster, url: str, ca: str, ca_mount: Manifest) -> str:
-    """Run FETCH in a pod on the real node; its log."""
-    name = f"fetch-{uuid.uuid4().hex[:6]}"
+def fetch(kube: Kube, host: LocalCluster, url: str, ca: str, mounts: Manifest) -> str:
+    """Run FETCH in the shipped syncer image in a pod on the real node; its log."""
     image = next(
         c["image"]
         for p in pods(kube, TENANT, "tenantry-vcluster")
         for c in p["spec"]["containers"]
         if c["name"] == "syncer"
     )
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {
-                "nodeSelector": {NODE_LABEL: "real"},
-                "restartPolicy": "Never",
-                "containers": [
-                    {
-                        "name": "fetch",
-                        "image": image,
-                        "command": ["python", "-c", FETCH, url, ca],
-                        **ca_mount.get("container", {}),
-                    }
-                ],
-                **ca_mount.get("pod", {}),
-            },
-        }
+    container = {"image": image, "command": ["python", "-c", FETCH, url, ca]}
+    phase, log = run_on_node(
+        kube, host.kubeconfig, {**container, **mounts.get("container", {})}, mounts.get("pod")
     )
-    try:
-
-        def finished() -> Manifest | None:
-            pod = kube.get("v1", "Pod", name, "default")
-            return pod if pod["status"].get("phase") in ("Succeeded", "Failed") else None
-
-        pod = wait_for(finished, timeout=120, what=f"pod {name} to finish")
-        log = str(
-            client.CoreV1Api(api_client_from(host.kubeconfig)).read_namespaced_pod_log(
-                name, "default"
-            )
-        )
-        assert pod["status"]["phase"] == "Succeeded", log
-        return log
-    finally:
-        kube.delete("v1", "Pod", name, "default")
+    assert phase == "Succeeded", log
+    return log
 
 
 def test_a_pod_reaches_the_host_api_through_kube_proxy(

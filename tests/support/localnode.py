@@ -34,8 +34,25 @@ def node_of(root: Path) -> RealNode:
 
 
 def run_pod(kube: Kube, kubeconfig: Path, script: str, timeout: float = 120) -> str:
-    """Run ``script`` in a busybox pod on the real node; returns its log (read through the
-    API server, which fetches it from the kubelet with its kubelet client certificate)."""
+    """Run ``script`` in a busybox pod on the real node; returns its log."""
+    container = {
+        "image": BUSYBOX_IMAGE,
+        "imagePullPolicy": "Never",
+        "command": ["/bin/sh", "-c", f"exec 2>&1; {script}"],
+    }
+    return run_on_node(kube, kubeconfig, container, timeout=timeout)[1]
+
+
+def run_on_node(
+    kube: Kube,
+    kubeconfig: Path,
+    container: Manifest,
+    pod: Manifest | None = None,
+    timeout: float = 120,
+) -> tuple[str, str]:
+    """Run ``container`` (with ``pod``'s extra fields) to its end in a pod on the real node;
+    returns its phase and its log (read through the API server, which fetches it from the
+    kubelet with its kubelet client certificate)."""
     name = f"probe-{uuid.uuid4().hex[:6]}"
     kube.create(
         {
@@ -45,22 +62,18 @@ def run_pod(kube: Kube, kubeconfig: Path, script: str, timeout: float = 120) -> 
             "spec": {
                 "nodeSelector": {NODE_LABEL: "real"},
                 "restartPolicy": "Never",
-                "containers": [
-                    {
-                        "name": "probe",
-                        "image": BUSYBOX_IMAGE,
-                        "imagePullPolicy": "Never",
-                        "command": ["/bin/sh", "-c", f"exec 2>&1; {script}"],
-                    }
-                ],
+                "containers": [{"name": "probe", **container}],
+                **(pod or {}),
             },
         }
     )
     try:
-        pod = wait_for(lambda: _finished(kube, name), timeout=timeout, what=f"pod {name} to finish")
-        assert pod["spec"]["nodeName"] == "real-node"
+        done = wait_for(
+            lambda: _finished(kube, name), timeout=timeout, what=f"pod {name} to finish"
+        )
+        assert done["spec"]["nodeName"] == "real-node"
         core = client.CoreV1Api(api_client_from(kubeconfig))
-        return str(core.read_namespaced_pod_log(name, "default"))
+        return done["status"]["phase"], str(core.read_namespaced_pod_log(name, "default"))
     finally:
         kube.delete("v1", "Pod", name, "default")
 
