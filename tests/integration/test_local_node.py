@@ -17,7 +17,8 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from tenantry_local.cluster import KWOK_TAINT, LocalCluster, State, is_ready
 from tenantry_local.kube import Kube
-from tenantry_local.node import NODE_LABEL, NODE_NAME
+from tenantry_local.node import NODE_LABEL
+from tenantry_local.node_config import NODE_NAME
 from tenantry_local.processes import alive
 from tenantry_syncer.kube import api_client_from
 

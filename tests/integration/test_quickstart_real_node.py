@@ -15,7 +15,7 @@ from tenantry_api.types import Manifest
 from tenantry_local.cluster import LocalCluster, is_ready
 from tenantry_local.images import build_all
 from tenantry_local.kube import Kube
-from tenantry_local.node import NODE_NAME
+from tenantry_local.node_config import NODE_NAME
 from tenantry_local.quickstart import ENGINE_BINARIES
 from tenantry_syncer.kube import api_client_from
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from tenantry_local import cgroups
 from tenantry_local.cluster import LocalCluster, free_port
 from tenantry_local.containerd import unmount_under
-from tenantry_local.node import kubelet_config, remove_log_links
+from tenantry_local.node import remove_log_links
+from tenantry_local.node_config import kubelet_config
 
 from tests.support.containerd import Containerd
 

@@ -14,7 +14,7 @@ import pytest
 from tenantry_local import containerd
 from tenantry_local.images import PAUSE_IMAGE
 from tenantry_local.network import SLOTS, NodeNetwork
-from tenantry_local.node import corefile, kube_proxy_config, kubelet_config
+from tenantry_local.node_config import corefile, kube_proxy_config, kubelet_config
 from tenantry_local.pki import Pair
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -66,10 +66,10 @@ def stop_pids(pids: dict[str, int], grace: float = 10) -> None:
 def alive(pid: int) -> bool:
     try:
         finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child: ask the kernel instead
+    except ChildProcessError:  # not our child: ask the kernel, and a zombie counts as gone
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
             return False
-        return True
+        return stat.rpartition(")")[2].split()[0] != "Z"
     return finished == 0

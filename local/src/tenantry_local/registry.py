@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantry_local.processes import alive, free_port
 from tenantry_local.testbin import TESTBIN
 
 REGISTRY_BINARY = Path("/usr/bin/docker-registry")
@@ -97,12 +97,6 @@ def write_hosts_dir(
     return written
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Registry:
     """A docker-registry process whose config, log and state (``registry.json``: pid, port,
@@ -132,7 +126,7 @@ class Registry:
             raise RegistryUnavailableError(reason)
         self.root.mkdir(parents=True, exist_ok=True)
         self.storage.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or _free_port(self.host)
+        self.port = self.port or free_port(self.host)
         config = {  # JSON is YAML: the registry reads it as its config file
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -198,7 +192,7 @@ class Registry:
         except (OSError, ValueError):
             return None
         registry = cls(root, Path(state["storage"]), int(state["port"]), state["host"])
-        return registry if _alive(int(state["pid"])) and registry.ping() else None
+        return registry if alive(int(state["pid"])) and registry.ping() else None
 
     def stop(self, grace: float = 10) -> None:
         """Stop the process recorded in ``registry.json`` (by its pid) and forget it."""
@@ -209,9 +203,9 @@ class Registry:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if alive(pid):
             os.killpg(pid, signal.SIGKILL)
         self.state_file.unlink(missing_ok=True)
 
@@ -242,18 +236,6 @@ class Registry:
                 return False
             raise
         return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child: ask the kernel, and a zombie counts as gone
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        return stat.rpartition(")")[2].split()[0] != "Z"
-    return finished == 0
 
 
 def main(argv: list[str] | None = None) -> int:
