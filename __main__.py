@@ -10,7 +10,9 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 from tenantry import (
+    Exposure,
     ExposureType,
+    PodSecurityLevel,
     RuntimeBackend,
     VirtualCluster,
     VirtualNode,
@@ -28,22 +30,37 @@ if render_to:
     opts = pulumi.ResourceOptions(providers=[renderer])
 
 # Nodes laid out otherwise (the local cluster's real node): the agent's settings.
-sandbox_args: VirtualNodeArgs = {"backend": RuntimeBackend.GVISOR}
+# vNode's promise: privileged pods, contained by the sandbox (docs/admission.md).
+privileged = config.get_bool("privilegedSandbox", True)
+sandbox_args: VirtualNodeArgs = {"backend": RuntimeBackend.GVISOR, "allow_privileged": privileged}
 if agent := config.get("nodeAgent"):
     sandbox_args["agent"] = json.loads(agent)
 sandbox = VirtualNode("sandbox", sandbox_args, opts)
+
+exposure: Exposure = {"type": ExposureType(config.get("exposure") or "ClusterIP")}
+quota = {"count/pods": "50"}
+if exposure["type"] is ExposureType.NODE_PORT:
+    quota["services.nodeports"] = "1"  # the API server's own Service
+    if host := config.get("exposureHost"):
+        exposure["host"] = host  # a node's address: the tenant kubeconfig's server
+    if port := config.get_int("exposureNodePort"):
+        exposure["node_port"] = port
 
 cluster = VirtualCluster(
     tenant,
     {
         # The TenantPolicy fencing the host namespace, created as a child.
         "policy": {
-            "quota": {"hard": {"count/pods": "50"}},
+            "quota": {"hard": quota},
+            # At baseline Pod Security refuses a privileged pod before the sandbox matters.
+            "pod_security": {
+                "level": PodSecurityLevel.PRIVILEGED if privileged else PodSecurityLevel.BASELINE
+            },
             "network": {"ingress_from_namespaces": ["ingress-nginx"]},
         },
         # Every synced pod runs under the sandbox's RuntimeClass.
         "isolation": sandbox.isolation,
-        "exposure": {"type": ExposureType(config.get("exposure") or "ClusterIP")},
+        "exposure": exposure,
         "sync": {"ingresses": config.get_bool("syncIngresses", False)},
         "read_kubeconfig": config.get_bool("readKubeconfig", True) and not render_to,
     },
@@ -54,5 +71,6 @@ pulumi.export("namespace", cluster.namespace)
 pulumi.export("endpoint", cluster.endpoint)
 pulumi.export("service", cluster.service_name)
 pulumi.export("kubeconfig_secret", cluster.kubeconfig_secret_name)
+pulumi.export("kubeconfig", cluster.kubeconfig)  # a secret; empty unless readKubeconfig
 pulumi.export("runtime_class", sandbox.runtime_class_name)
 pulumi.export("node_agent", sandbox.agent_daemonset_name)

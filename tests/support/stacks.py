@@ -1,24 +1,10 @@
 """The quickstart project as a stack of the real engine, through the Automation API."""
 
-import shutil
 from pathlib import Path
 
-import yaml
 from pulumi import automation as auto
-from tenantry_local.quickstart import PROJECT_DIR, engine_env
-from tenantry_local.testbin import REPO, binary
-
-
-def project_copy(dest: Path) -> Path:
-    """The quickstart project in ``dest``, so stack files land there and not in the repo; its
-    virtualenv option points back at the workspace virtualenv."""
-    dest.mkdir(parents=True)
-    shutil.copy(PROJECT_DIR / "__main__.py", dest / "__main__.py")
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    assert project["runtime"]["options"]["virtualenv"] == ".venv"
-    project["runtime"]["options"]["virtualenv"] = str(REPO / ".venv")
-    (dest / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    return dest
+from tenantry_local.quickstart import engine_env, project_copy
+from tenantry_local.testbin import binary
 
 
 def stack_in(tmp: Path, kubeconfig: Path | None, name: str, config: dict[str, str]) -> auto.Stack:

@@ -125,6 +125,12 @@ CASES: list[tuple[type[Any], dict[str, Any], str, str]] = [
     ),
     (
         VirtualCluster,
+        {"exposure": {"type": "NodePort", "host": "10.0.0.7"}},
+        "exposure.node_port",
+        "required with NodePort exposure and a host",
+    ),
+    (
+        VirtualCluster,
         {
             "exposure": {"type": "LoadBalancer"},
             "policy": {"quota": {"hard": {"services.loadbalancers": "0"}}},

@@ -247,6 +247,12 @@ def test_services_and_exposure() -> None:
     rule = ing.one("kubernetes:networking.k8s.io/v1:Ingress").inputs["spec"]["rules"][0]
     assert rule["host"] == "acme.example.com"
     assert ing.outputs["endpoint"] == "https://acme.example.com"
+    node = cluster(
+        {"exposure": {"type": ExposureType.NODE_PORT, "host": "10.0.0.7", "node_port": 31443}}
+    )
+    assert node.one(SVC, "acme-service").inputs["spec"]["ports"][0]["nodePort"] == 31443
+    # The tenant kubeconfig's server carries the node port.
+    assert node.outputs["endpoint"] == "https://10.0.0.7:31443"
 
 
 def test_embedded_policy_is_a_child_and_fences_the_same_namespace() -> None:

@@ -168,11 +168,22 @@ class FileImage:
     libraries: bool = False
     dirs: tuple[tuple[str, str], ...] = ()
     """(path, uid:gid) of empty directories, e.g. kine's /db."""
+    links: tuple[tuple[str, str], ...] = ()
+    """(path, target) of symbolic links, e.g. busybox's applets."""
+    cmd: tuple[str, ...] = ()
 
     def fingerprint(self, epoch: int) -> str:
         """Of what lands in the image: the files' bytes and places, the config, the epoch
         (never a path on this machine, so two checkouts give the same label)."""
-        layout = (self.reference, self.user, self.entrypoint, self.bind_cap, self.dirs)
+        layout = (
+            self.reference,
+            self.user,
+            self.entrypoint,
+            self.bind_cap,
+            self.dirs,
+            self.links,
+            self.cmd,
+        )
         places = [dst for _, dst in self.files] + [str(lib) for lib in self._libs()]
         contents = [src.read_bytes() for src, _ in self.files]
         contents += [lib.resolve().read_bytes() for lib in self._libs()]
@@ -229,8 +240,27 @@ class FileImage:
                 str(empty),
                 path,
             )
+        by_dir: dict[str, list[tuple[str, str]]] = {}
+        for path, target in self.links:
+            by_dir.setdefault(str(Path(path).parent), []).append((Path(path).name, target))
+        for i, (directory, links) in enumerate(sorted(by_dir.items())):
+            staged_dir = stage / f"links-{i}"
+            staged_dir.mkdir()
+            for name, target in links:
+                (staged_dir / name).symlink_to(target)
+            tools.buildah(
+                f"{self.reference}: links in {directory}",
+                "copy",
+                "--quiet",
+                "--chown",
+                "0:0",
+                container,
+                str(staged_dir),
+                directory,
+            )
         config = ["--env", f"PATH={DEFAULT_PATH}", "--user", self.user, "--workingdir", "/"]
         config += ["--entrypoint", json.dumps(list(self.entrypoint))] if self.entrypoint else []
+        config += ["--cmd", json.dumps(list(self.cmd))] if self.cmd else []
         tools.buildah(f"{self.reference}: config", "config", *config, container)
         tools.commit(container, self.reference, epoch, fingerprint)
 

@@ -7,8 +7,9 @@ names and tags they render, then published into the registry store on loopback.
 Tenantry's own images come from syncer/Dockerfile and node-agent/Dockerfile (buildah bud);
 the upstream ones (kube-apiserver, kube-controller-manager, etcd, kine, coredns, pause) are
 made of the binaries `make testbin` built from the pinned sources, laid out as upstream's
-images are. Each image carries a fingerprint of its inputs, so a second run with nothing
-changed only compares fingerprints. See docs/air-gapped.md.
+images are; busybox (the demo's workloads) of Debian's static busybox. Each image carries a
+fingerprint of its inputs, so a second run with nothing changed only compares fingerprints.
+See docs/air-gapped.md.
 """
 
 import argparse
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from tenantry import _meta
 
+from tenantry_local import ociimage
 from tenantry_local.imagebuild import (
     HOST_CA_BUNDLE,
     BuildError,
@@ -43,6 +45,9 @@ WORK = TESTBIN / "images" / "work"
 # containerd is given this as its sandbox_image.
 PAUSE_VERSION = "3.10.1"
 PAUSE_IMAGE = f"registry.k8s.io/pause:{PAUSE_VERSION}"
+# Not a component's: what `make demo` and the end-to-end tier run inside the tenant, under
+# Docker Hub's name, so a tenant writes `image: busybox:1.35.0` as it would anywhere.
+BUSYBOX_IMAGE = f"docker.io/library/busybox:{ociimage.busybox_version()}"
 # What the two Dockerfiles read (with .dockerignore); a change rebuilds both images.
 CONTEXT = (
     "pyproject.toml",
@@ -122,6 +127,14 @@ def catalog(work: Path = WORK) -> list[Image]:
             user="65532:65532",
             entrypoint=("/coredns",),
             bind_cap=True,
+        ),
+        # docker.io/library/busybox: /bin/busybox and its applets' links, root, CMD sh.
+        FileImage(
+            BUSYBOX_IMAGE,
+            ((ociimage.BUSYBOX, "/bin/busybox"),),
+            user="0",
+            links=tuple((f"/bin/{applet}", "busybox") for applet in ociimage.APPLETS),
+            cmd=("sh",),
         ),
         # build/pause: /pause, static, user 65535.
         FileImage(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantry_local.testbin import REPO
+
 BUSYBOX = Path("/bin/busybox")
 APPLETS = (
     "sh",
@@ -27,7 +29,28 @@ APPLETS = (
     "wget",
     "nslookup",
     "timeout",
+    "httpd",
+    "ps",
+    "id",
+    "mkdir",
+    "grep",
+    "env",
+    "uname",
+    "seq",
 )
+BUSYBOX_PACKAGE = "busybox-static"
+
+
+def busybox_version() -> str:
+    """Upstream's release in the Debian pin (hack/node/packages.env): 1:1.35.0-4+... -> 1.35.0."""
+    pins = (REPO / "hack" / "node" / "packages.env").read_text()
+    for line in pins.splitlines():
+        name, _, version = line.partition("=")
+        if name == BUSYBOX_PACKAGE:
+            return version.partition(":")[2].partition("-")[0]
+    raise LookupError(f"hack/node/packages.env pins no {BUSYBOX_PACKAGE}")
+
+
 # containerd stores this name for an image it imports from an OCI layout.
 IMAGE_NAME_ANNOTATION = "io.containerd.image.name"
 

@@ -6,9 +6,11 @@ leaves on the API server.
 """
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from tenantry_api import keys
 from tenantry_api.types import Manifest
 
@@ -68,6 +70,19 @@ def engine_env(home: Path, kubeconfig: Path | None, backend: str) -> dict[str, s
     if kubeconfig is not None:
         env["KUBECONFIG"] = str(kubeconfig)
     return env
+
+
+def project_copy(dest: Path) -> Path:
+    """The quickstart project in ``dest``, so stack files land there and not in the repo; its
+    virtualenv option points back at the workspace virtualenv."""
+    dest.mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "__main__.py", dest / "__main__.py")
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    if project["runtime"]["options"]["virtualenv"] != ".venv":
+        raise ValueError("Pulumi.yaml: runtime.options.virtualenv is not .venv")
+    project["runtime"]["options"]["virtualenv"] = str(REPO / ".venv")
+    (dest / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    return dest
 
 
 def tenantry_objects(kube: Kube) -> list[Manifest]:

@@ -32,7 +32,7 @@ from tenantry._k8s import Child, pod_metadata
 from tenantry.tenant_policy import TenantPolicy
 from tenantry.validation import FieldError
 from tenantry.virtual_cluster.args import ExposureType, StoreType, VirtualClusterArgs
-from tenantry.virtual_cluster.exposure import check_exposure, service_children
+from tenantry.virtual_cluster.exposure import check_exposure, endpoint_url, service_children
 from tenantry.virtual_cluster.isolation import resolve_isolation, resolve_sandbox_rewrites
 from tenantry.virtual_cluster.rbac import syncer_identity
 from tenantry.virtual_cluster.sleep import resolve_sleep, sleeper_children
@@ -119,7 +119,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         host_namespace=namespace,
         service_name=name,
         kubeconfig_secret=naming.kubeconfig_secret_name(name),
-        endpoint=f"https://{host}" if host else "",
+        endpoint=endpoint_url(exposure_type, host, node_port),
         extra_sans=[host] if host else [],
         pod_security_level=level,
         from_virtual=FromVirtual(

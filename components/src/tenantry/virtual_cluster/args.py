@@ -48,11 +48,13 @@ class Exposure(TypedDict):
     type: NotRequired[ExposureType]
     """ClusterIP (default), LoadBalancer, NodePort or Ingress."""
     host: NotRequired[str]
-    """Host name (Ingress, required) or address tenants use; added to the serving cert."""
+    """Host name (Ingress, required) or address tenants use; added to the serving cert and
+    made the tenant kubeconfig's server (with node_port for NodePort: a node's address)."""
     annotations: NotRequired[dict[str, str]]
     """Annotations for the Service (LoadBalancer) or the Ingress."""
     node_port: NotRequired[int]
-    """Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster."""
+    """Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+    cluster."""
     ingress_class_name: NotRequired[str]
     """IngressClass for Ingress exposure; it must pass TLS through to the API server."""
 

@@ -31,6 +31,14 @@ def check_exposure(
             raise FieldError("exposure.node_port", "is only used with NodePort exposure")
         if not 30000 <= node_port <= 32767:
             raise FieldError("exposure.node_port", f"{node_port} is outside 30000-32767")
+    elif exposure_type is ExposureType.NODE_PORT and host is not None:
+        # The kubeconfig's server must carry the port, and a port the cluster picks is only
+        # known after the Service exists.
+        raise FieldError(
+            "exposure.node_port",
+            "is required with NodePort exposure and a host: the tenant kubeconfig's server "
+            f"is https://{host}:<node_port>",
+        )
     if "ingress_class_name" in exposure and exposure_type is not ExposureType.INGRESS:
         raise FieldError("exposure.ingress_class_name", "is only used with Ingress exposure")
     if policy is None:
@@ -47,6 +55,16 @@ def check_exposure(
             "NodePort exposure needs a NodePort Service, but policy.quota.hard "
             "services.nodeports is 0 (the default); raise it or choose another exposure",
         )
+
+
+def endpoint_url(exposure_type: ExposureType, host: str | None, node_port: int | None) -> str:
+    """The tenant kubeconfig's server; '' leaves the in-cluster Service's name."""
+    if host is None:
+        return ""
+    address = f"[{host}]" if ":" in host else host
+    if exposure_type is ExposureType.NODE_PORT:
+        return f"https://{address}:{node_port}"
+    return f"https://{address}"
 
 
 def service_children(spec: VirtualClusterSpec) -> list[Child]:
