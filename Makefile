@@ -60,7 +60,7 @@ unit: sync
 	$(UV) run --frozen pytest tests/unit
 
 test: lint testbin sdkgen tsc images
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest --durations=30
 
 # The Python language host in .testbin/ runs in the workspace virtualenv: sync first.
 testbin: sync
