@@ -8,6 +8,10 @@ TOOLS := .tools
 UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
 export UV_NO_PROGRESS := 1
 
+# pytest-xdist workers for `make test`: most of the suite waits on real servers, so two keep
+# both cores busy (docs/testing.md). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 PACKAGES := api/src components/src syncer/src node-agent/src local/src
 # The stand-in Pulumi language hosts that hack/testbin/build.sh installs (scripts, not a package).
 LANGUAGE_HOSTS := hack/testbin/language-hosts
@@ -60,7 +64,7 @@ unit: sync
 	$(UV) run --frozen pytest tests/unit
 
 test: lint testbin sdkgen tsc images
-	$(UV) run --frozen pytest --durations=30
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 
 # The Python language host in .testbin/ runs in the workspace virtualenv: sync first.
 testbin: sync
