@@ -15,6 +15,14 @@ CONFIG_DIR = "/etc/tenantry"
 API_PORT = 6443
 SYNCER_PORT = 8080
 STORE_ENDPOINT = "http://127.0.0.1:2379"
+# kine's own SQLite defaults (pkg/drivers/sqlite DefaultParams), which a DSN given on the command
+# line replaces. Without _busy_timeout and _txlock=immediate, concurrent writers at boot (the
+# API server's RBAC bootstrap, the controllers, the syncer) get "database is locked": seen as
+# bootstrap ClusterRoleBindings never written and writes timing out.
+KINE_SQLITE_PARAMS = (
+    "_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate"
+    "&_stmt_cache_size=20&cache=shared"
+)
 
 # Controllers that need real nodes or cloud APIs have nothing to do in a virtual cluster;
 # the host does that work (vcluster disables the same set).
@@ -125,7 +133,7 @@ def store_container(cp: ControlPlane) -> dict[str, Any]:
         "image": cp.kine_image,
         "command": ["kine"],
         "args": [
-            f"--endpoint=sqlite://{DATA_DIR}/state.db?_journal=WAL&cache=shared",
+            f"--endpoint=sqlite://{DATA_DIR}/state.db?{KINE_SQLITE_PARAMS}",
             "--listen-address=127.0.0.1:2379",
             # Its metrics would take :8080, the syncer's port in the same pod.
             "--metrics-bind-address=0",

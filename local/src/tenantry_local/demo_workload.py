@@ -9,7 +9,7 @@ from tenantry_api import keys
 from tenantry_api.types import Manifest
 
 from tenantry_local.images import BUSYBOX_IMAGE
-from tenantry_local.kubectl import Kubectl, wait_until
+from tenantry_local.kubectl import Kubectl, KubectlError, wait_until
 
 NAMESPACE = "default"
 PAGE = "Hello from a Tenantry tenant: busybox httpd, run in a gVisor sandbox on the host.\n"
@@ -150,11 +150,21 @@ def pod_pairs(tenant: Kubectl, host: Kubectl, host_namespace: str) -> list[PodPa
     return sorted(pairs, key=lambda p: p.virtual)
 
 
+def situation(tenant: Kubectl) -> str:
+    """The tenant's pods and recent events, for an error message."""
+    pods = tenant("-n", NAMESPACE, "get", "pods", "-o", "wide")
+    events = tenant("-n", NAMESPACE, "get", "events", "--sort-by=.lastTimestamp")
+    return f"tenant pods:\n{pods}\ntenant events:\n{events[-3000:]}"
+
+
 def deploy_web(tenant: Kubectl, host: Kubectl, host_namespace: str, runtime_class: str) -> str:
     """Apply the web workload, wait for both replicas to run on the host under the sandbox's
     RuntimeClass, and fetch the page through the Service from a client pod; the page."""
     tenant.apply(web_manifests())
-    tenant("-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=240s", timeout=250)
+    try:
+        tenant("-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=240s", timeout=250)
+    except KubectlError as e:
+        raise RuntimeError(f"{e}\n{situation(tenant)}") from e
 
     def sandboxed() -> bool:
         web = [p for p in pod_pairs(tenant, host, host_namespace) if "/web-" in p.virtual]

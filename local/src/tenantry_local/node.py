@@ -192,7 +192,11 @@ class RealNode:
                 certs_dir=certs_dir,
             )
         )
-        spawn("containerd", containerd.supervised(config, self.pid_file, self.starts_file), True)
+        # containerd finds a runtime's shim on its PATH (and gVisor's shim finds runsc there):
+        # this node's gVisor is `make testbin`'s, where a host's would be in /usr/local/bin.
+        path = f"PATH={GVISOR_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
+        supervised = containerd.supervised(config, self.pid_file, self.starts_file)
+        spawn("containerd", ["env", path, *supervised], True)
         self._wait(lambda: self.ctr("version", check=False).returncode == 0, timeout, "containerd")
         if registry is None or not registry.has(mirror_path(PAUSE_IMAGE)):
             # `make images` has not run: a stand-in pause image (busybox sleeping).
