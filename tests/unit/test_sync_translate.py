@@ -201,6 +201,8 @@ def test_pod_status_flows_back() -> None:
             "podIP": "10.244.1.5",
             "hostIP": "172.18.0.2",
             "nominatedNodeName": "x",
+            # The host's LimitRange made it Burstable; the virtual pod's own class is immutable.
+            "qosClass": "Burstable",
         }
     }
     assert pods.status_to_virtual(host) == {

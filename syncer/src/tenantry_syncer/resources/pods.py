@@ -298,13 +298,15 @@ STATUS_FIELDS = (
     "containerStatuses",
     "initContainerStatuses",
     "ephemeralContainerStatuses",
-    "qosClass",
     "message",
     "reason",
 )
+# Not qosClass: the virtual API server sets it from the virtual pod's resources and refuses
+# any change ("field is immutable"), while the host's LimitRange may give the host pod other
+# resources and so another class. That refusal blocked every other field of the status.
 
 
 def status_to_virtual(host: Manifest) -> Manifest:
-    """The status the virtual pod shows: the host pod's, field for field."""
+    """The status the virtual pod shows: the host pod's, field for field (not its QoS class)."""
     status: Mapping[str, Any] = host.get("status") or {}
     return {key: status[key] for key in STATUS_FIELDS if key in status}
