@@ -8,15 +8,15 @@ TOOLS := .tools
 UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
 export UV_NO_PROGRESS := 1
 
-# pytest-xdist workers for `make test`: most of the suite waits on real servers, so two keep
-# both cores busy (docs/testing.md). TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 2
+# pytest-xdist workers for `make test` (tests/conftest.py groups the tests). One process until
+# a whole run on two workers is measured and green (docs/testing.md); TEST_WORKERS=2 tries it.
+TEST_WORKERS ?= 0
 
 PACKAGES := api/src components/src syncer/src node-agent/src local/src
 # The stand-in Pulumi language hosts that hack/testbin/build.sh installs (scripts, not a package).
 LANGUAGE_HOSTS := hack/testbin/language-hosts
 
-.PHONY: help sync lint format test unit schema docs render sdk sdkgen tsc testbin images cluster-up cluster-down demo demo-down fresh-check clean
+.PHONY: help sync lint format test unit e2e schema docs render sdk sdkgen tsc testbin images cluster-up cluster-down demo demo-down fresh-check clean
 
 help:
 	@echo "make test    lint (ruff, mypy --strict) and the whole test suite"
@@ -65,6 +65,11 @@ unit: sync
 
 test: lint testbin sdkgen tsc images
 	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
+
+# The end-to-end tier (tests/e2e): the quickstart as `make demo` deploys it, driven through the
+# tenant kubeconfig and kubectl. Not yet in `make test`: it does not pass yet (docs/testing.md).
+e2e: sync testbin images
+	$(UV) run --frozen pytest tests/e2e
 
 # The Python language host in .testbin/ runs in the workspace virtualenv: sync first.
 testbin: sync

@@ -6,9 +6,10 @@ import uuid
 from pathlib import Path
 
 from tenantry_local.demo_workload import (
+    FETCH_WEB,
     NAMESPACE,
     PAGE,
-    WEB_URL,
+    WEB_HOST,
     finished,
     pod_pairs,
     probe_pod,
@@ -45,10 +46,7 @@ def test_a_tenant_pod_resolves_a_service_through_the_tenants_own_coredns(
     tenant = deployed.tenant
     dns = tenant.json("-n", "kube-system", "get", "service", "kube-dns")["spec"]["clusterIP"]
     web = tenant.json("-n", NAMESPACE, "get", "service", "web")["spec"]["clusterIP"]
-    script = retrying(
-        "grep nameserver /etc/resolv.conf && nslookup web.default.svc.cluster.local "
-        f"&& wget -qO- -T 3 {WEB_URL}"
-    )
+    script = retrying(f"grep nameserver /etc/resolv.conf && nslookup {WEB_HOST} && {FETCH_WEB}")
     phase, out = run_probe(tenant, probe_pod(name("dns"), script))
     assert phase == "Succeeded", out
     # The pod asks the tenant's own CoreDNS (the virtual kube-dns Service), which answers

@@ -92,7 +92,9 @@ def components_table(kubeconfig: Path) -> str:
     by_component: dict[str, list[str]] = defaultdict(list)
     for obj in list_objects(kube):
         state = readiness(obj)
-        component = (obj["metadata"].get("labels") or {}).get(keys.COMPONENT, "?")
+        labels = obj["metadata"].get("labels") or {}
+        synced = "synced from the tenant" if keys.VCLUSTER in labels else "?"
+        component = labels.get(keys.COMPONENT, synced)
         by_component[component].append(
             f"  {'ok ' if state.ready else '...'} {obj['kind']:<34} "
             f"{object_name(obj):<48} {state.detail}"

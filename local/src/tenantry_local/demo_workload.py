@@ -13,7 +13,16 @@ from tenantry_local.kubectl import Kubectl, KubectlError, wait_until
 
 NAMESPACE = "default"
 PAGE = "Hello from a Tenantry tenant: busybox httpd, run in a gVisor sandbox on the host.\n"
-WEB_URL = f"http://web.{NAMESPACE}.svc.cluster.local"
+WEB_HOST = f"web.{NAMESPACE}.svc.cluster.local"
+WEB_URL = f"http://{WEB_HOST}"
+# Debian's static busybox cannot use glibc's resolver, and its wget segfaults under gVisor:
+# its nslookup, which speaks DNS itself, asks the tenant's CoreDNS, and nc fetches the page
+# from the address it gives (the page is its last line).
+FETCH_WEB = (
+    f"ip=$(nslookup {WEB_HOST} | sed -n 's/^Address:[[:space:]]*\\([0-9.]*\\)$/\\1/p' | tail -n 1) "
+    '&& [ -n "$ip" ] && printf "GET / HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n" | nc "$ip" 80 '
+    "| tail -n 1 | grep ."
+)
 # A tenant names images as it would anywhere; the node's containerd mirrors Docker Hub.
 IMAGE = BUSYBOX_IMAGE.removeprefix("docker.io/library/")
 
@@ -162,7 +171,9 @@ def deploy_web(tenant: Kubectl, host: Kubectl, host_namespace: str, runtime_clas
     RuntimeClass, and fetch the page through the Service from a client pod; the page."""
     tenant.apply(web_manifests())
     try:
-        tenant("-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=240s", timeout=250)
+        tenant(
+            "-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=240s", timeout=250
+        )
     except KubectlError as e:
         raise RuntimeError(f"{e}\n{situation(tenant)}") from e
 
@@ -173,7 +184,7 @@ def deploy_web(tenant: Kubectl, host: Kubectl, host_namespace: str, runtime_clas
         )
 
     wait_until(sandboxed, 120, f"both web pods Running on the host under {runtime_class}")
-    phase, page = run_probe(tenant, probe_pod("client", retrying(f"wget -qO- -T 3 {WEB_URL}")))
+    phase, page = run_probe(tenant, probe_pod("client", retrying(FETCH_WEB)))
     if phase != "Succeeded":
         raise RuntimeError(f"the client pod could not fetch {WEB_URL}: {page}")
     return page

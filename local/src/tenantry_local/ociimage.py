@@ -37,6 +37,8 @@ APPLETS = (
     "env",
     "uname",
     "seq",
+    "sed",
+    "tail",
 )
 BUSYBOX_PACKAGE = "busybox-static"
 
