@@ -98,7 +98,7 @@ def probe_pod(
 def retrying(command: str, tries: int = 60) -> str:
     """Shell: run ``command`` until it succeeds (a second apart), its output the message."""
     return (
-        f"for i in $(seq {tries}); do {command} > /dev/termination-log 2>&1 && exit 0; "
+        f"for i in $(seq {tries}); do {{ {command}; }} > /dev/termination-log 2>&1 && exit 0; "
         "sleep 1; done; exit 1"
     )
 

@@ -28,7 +28,8 @@ namespace Pulumi.Tenantry.Inputs
         }
 
         /// <summary>
-        /// Host name (Ingress, required) or address tenants use; added to the serving cert.
+        /// Host name (Ingress, required) or address tenants use; added to the serving cert and
+        ///     made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
         /// </summary>
         [Input("host")]
         public string? Host { get; set; }
@@ -40,7 +41,8 @@ namespace Pulumi.Tenantry.Inputs
         public string? IngressClassName { get; set; }
 
         /// <summary>
-        /// Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+        /// Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+        ///     cluster.
         /// </summary>
         [Input("nodePort")]
         public int? NodePort { get; set; }

@@ -496,11 +496,13 @@ func (o AgentPtrOutput) Tolerations() TolerationArrayOutput {
 type Exposure struct {
 	// Annotations for the Service (LoadBalancer) or the Ingress.
 	Annotations map[string]string `pulumi:"annotations"`
-	// Host name (Ingress, required) or address tenants use; added to the serving cert.
+	// Host name (Ingress, required) or address tenants use; added to the serving cert and
+	//     made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
 	Host *string `pulumi:"host"`
 	// IngressClass for Ingress exposure; it must pass TLS through to the API server.
 	IngressClassName *string `pulumi:"ingressClassName"`
-	// Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+	// Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+	//     cluster.
 	NodePort *int `pulumi:"nodePort"`
 	// ClusterIP (default), LoadBalancer, NodePort or Ingress.
 	Type *ExposureType `pulumi:"type"`
@@ -521,11 +523,13 @@ type ExposureInput interface {
 type ExposureArgs struct {
 	// Annotations for the Service (LoadBalancer) or the Ingress.
 	Annotations map[string]string `pulumi:"annotations"`
-	// Host name (Ingress, required) or address tenants use; added to the serving cert.
+	// Host name (Ingress, required) or address tenants use; added to the serving cert and
+	//     made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
 	Host *string `pulumi:"host"`
 	// IngressClass for Ingress exposure; it must pass TLS through to the API server.
 	IngressClassName *string `pulumi:"ingressClassName"`
-	// Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+	// Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+	//     cluster.
 	NodePort *int `pulumi:"nodePort"`
 	// ClusterIP (default), LoadBalancer, NodePort or Ingress.
 	Type *ExposureType `pulumi:"type"`
@@ -614,7 +618,9 @@ func (o ExposureOutput) Annotations() pulumi.StringMapOutput {
 	return o.ApplyT(func(v Exposure) map[string]string { return v.Annotations }).(pulumi.StringMapOutput)
 }
 
-// Host name (Ingress, required) or address tenants use; added to the serving cert.
+// Host name (Ingress, required) or address tenants use; added to the serving cert and
+//
+//	made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
 func (o ExposureOutput) Host() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v Exposure) *string { return v.Host }).(pulumi.StringPtrOutput)
 }
@@ -624,7 +630,9 @@ func (o ExposureOutput) IngressClassName() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v Exposure) *string { return v.IngressClassName }).(pulumi.StringPtrOutput)
 }
 
-// Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+// Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+//
+//	cluster.
 func (o ExposureOutput) NodePort() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v Exposure) *int { return v.NodePort }).(pulumi.IntPtrOutput)
 }
@@ -668,7 +676,9 @@ func (o ExposurePtrOutput) Annotations() pulumi.StringMapOutput {
 	}).(pulumi.StringMapOutput)
 }
 
-// Host name (Ingress, required) or address tenants use; added to the serving cert.
+// Host name (Ingress, required) or address tenants use; added to the serving cert and
+//
+//	made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
 func (o ExposurePtrOutput) Host() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Exposure) *string {
 		if v == nil {
@@ -688,7 +698,9 @@ func (o ExposurePtrOutput) IngressClassName() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+// Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+//
+//	cluster.
 func (o ExposurePtrOutput) NodePort() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *Exposure) *int {
 		if v == nil {

@@ -76,7 +76,8 @@ export interface ExposureArgs {
      */
     annotations?: {[key: string]: string};
     /**
-     * Host name (Ingress, required) or address tenants use; added to the serving cert.
+     * Host name (Ingress, required) or address tenants use; added to the serving cert and
+     *     made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
      */
     host?: string;
     /**
@@ -84,7 +85,8 @@ export interface ExposureArgs {
      */
     ingressClassName?: string;
     /**
-     * Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+     * Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+     *     cluster.
      */
     nodePort?: number;
     /**

@@ -329,7 +329,8 @@ class ExposureArgsDict(TypedDict):
     """
     host: NotRequired[_builtins.str]
     """
-    Host name (Ingress, required) or address tenants use; added to the serving cert.
+    Host name (Ingress, required) or address tenants use; added to the serving cert and
+        made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
     """
     ingress_class_name: NotRequired[_builtins.str]
     """
@@ -337,7 +338,8 @@ class ExposureArgsDict(TypedDict):
     """
     node_port: NotRequired[_builtins.int]
     """
-    Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+    Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+        cluster.
     """
     type: NotRequired['ExposureType']
     """
@@ -356,9 +358,11 @@ class ExposureArgs:
         Exposure of the virtual API server beyond the in-cluster Service.
 
         :param Mapping[str, _builtins.str] annotations: Annotations for the Service (LoadBalancer) or the Ingress.
-        :param _builtins.str host: Host name (Ingress, required) or address tenants use; added to the serving cert.
+        :param _builtins.str host: Host name (Ingress, required) or address tenants use; added to the serving cert and
+                   made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
         :param _builtins.str ingress_class_name: IngressClass for Ingress exposure; it must pass TLS through to the API server.
-        :param _builtins.int node_port: Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+        :param _builtins.int node_port: Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+                   cluster.
         :param 'ExposureType' type: ClusterIP (default), LoadBalancer, NodePort or Ingress.
         """
         if annotations is not None:
@@ -388,7 +392,8 @@ class ExposureArgs:
     @pulumi.getter
     def host(self) -> Optional[_builtins.str]:
         """
-        Host name (Ingress, required) or address tenants use; added to the serving cert.
+        Host name (Ingress, required) or address tenants use; added to the serving cert and
+            made the tenant kubeconfig's server (with node_port for NodePort: a node's address).
         """
         return pulumi.get(self, "host")
 
@@ -412,7 +417,8 @@ class ExposureArgs:
     @pulumi.getter(name="nodePort")
     def node_port(self) -> Optional[_builtins.int]:
         """
-        Fixed node port for NodePort, 30000-32767. Default: chosen by the cluster.
+        Fixed node port for NodePort, 30000-32767; required with host. Default: chosen by the
+            cluster.
         """
         return pulumi.get(self, "node_port")
 
