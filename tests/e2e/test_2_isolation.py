@@ -87,7 +87,7 @@ def test_vnodes_escape_pod_stays_in_its_sandbox(deployed: Tenant, plain_namespac
     # gVisor refusing to enter PID 1's namespaces, and nothing of the host.
     lines = sandboxed.splitlines()
     assert lines[0].startswith(GVISOR_KERNEL), sandboxed
-    assert lines[1] == "/pause", sandboxed
+    assert lines[1].rstrip("\0") == "/pause", sandboxed  # cmdline ends in a NUL
     assert "nsenter: setns(): can't reassociate to namespace 'pid': Invalid argument" in lines
     assert host_init not in sandboxed, sandboxed
     assert secret not in sandboxed, sandboxed
