@@ -26,14 +26,18 @@ class Kubectl:
     kubeconfig: Path
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
-        done = subprocess.run(
-            [str(binary("kubectl")), "--kubeconfig", str(self.kubeconfig), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                [str(binary("kubectl")), "--kubeconfig", str(self.kubeconfig), *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            # One error type for callers that wait: a server that hangs is one that fails.
+            raise KubectlError(args, -1, f"no answer within {timeout:.0f}s") from e
         if done.returncode != 0:
             raise KubectlError(args, done.returncode, done.stderr)
         return done.stdout
