@@ -248,6 +248,9 @@ class FileImage:
             staged_dir.mkdir()
             for name, target in links:
                 (staged_dir / name).symlink_to(target)
+                # A fixed time, like the copied files' (theirs are their sources'), so a second
+                # build gives the same layer.
+                os.utime(staged_dir / name, (epoch, epoch), follow_symlinks=False)
             tools.buildah(
                 f"{self.reference}: links in {directory}",
                 "copy",
