@@ -66,8 +66,8 @@ unit: sync
 test: lint testbin sdkgen tsc images
 	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 
-# The end-to-end tier (tests/e2e): the quickstart as `make demo` deploys it, driven through the
-# tenant kubeconfig and kubectl. Not yet in `make test`: it does not pass yet (docs/testing.md).
+# The end-to-end tier alone (tests/e2e, also part of `make test`): the quickstart as `make demo`
+# deploys it, driven through the tenant kubeconfig and kubectl.
 e2e: sync testbin images
 	$(UV) run --frozen pytest tests/e2e
 
