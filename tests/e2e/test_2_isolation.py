@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tenantry_api.types import Manifest
 from tenantry_local.demo_workload import IMAGE, NAMESPACE, finished, probe_pod
-from tenantry_local.kubectl import Kubectl, wait_until
+from tenantry_local.kubectl import wait_until
 from tenantry_local.node import NODE_LABEL
 
 from tests.e2e.conftest import Tenant
@@ -57,7 +57,7 @@ def test_vnodes_escape_pod_stays_in_its_sandbox(deployed: Tenant, plain_namespac
         control_pod = escape_pod("escape", script, plain_namespace)
         control_pod["spec"]["nodeSelector"] = {NODE_LABEL: "real"}
         deployed.host.apply([control_pod])
-        control = ended(deployed.host, plain_namespace, "escape")
+        _, control = finished(deployed.host, "escape", 120, plain_namespace)
         # The tenant's: created through the tenant kubeconfig, synced to the host.
         tenant_pod = escape_pod("escape", script, NAMESPACE)
         deployed.tenant.apply([tenant_pod])
@@ -92,15 +92,6 @@ def test_vnodes_escape_pod_stays_in_its_sandbox(deployed: Tenant, plain_namespac
     assert host_init not in sandboxed, sandboxed
     assert secret not in sandboxed, sandboxed
     assert lines[-1] == "end", sandboxed
-
-
-def ended(kubectl: Kubectl, namespace: str, name: str) -> str:
-    def done() -> Manifest | None:
-        pod = kubectl.json("-n", namespace, "get", "pod", name)
-        return pod if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") else None
-
-    pod = wait_until(done, 120, f"pod {namespace}/{name} to finish")
-    return str(pod["status"]["containerStatuses"][0]["state"]["terminated"].get("message", ""))
 
 
 def greedy(namespace: str) -> Manifest:

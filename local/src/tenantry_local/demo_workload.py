@@ -103,15 +103,17 @@ def retrying(command: str, tries: int = 60) -> str:
     )
 
 
-def finished(tenant: Kubectl, name: str, timeout: float = 180) -> tuple[str, str]:
+def finished(
+    kubectl: Kubectl, name: str, timeout: float = 180, namespace: str = NAMESPACE
+) -> tuple[str, str]:
     """Wait for pod ``name`` to end; (phase, termination message)."""
 
     def ended() -> Manifest | None:
-        pod = tenant.json("-n", NAMESPACE, "get", "pod", name)
+        pod = kubectl.json("-n", namespace, "get", "pod", name)
         phase = (pod.get("status") or {}).get("phase")
         return pod if phase in ("Succeeded", "Failed") else None
 
-    pod = wait_until(ended, timeout, f"tenant pod {name} to finish")
+    pod = wait_until(ended, timeout, f"pod {namespace}/{name} to finish")
     state = pod["status"]["containerStatuses"][0]["state"].get("terminated") or {}
     return pod["status"]["phase"], str(state.get("message", ""))
 
