@@ -12,12 +12,14 @@ import pulumi_kubernetes as k8s
 from tenantry import (
     Exposure,
     ExposureType,
+    Images,
     PodSecurityLevel,
     RuntimeBackend,
     StoreType,
     VirtualCluster,
     VirtualNode,
     VirtualNodeArgs,
+    mirrored_images,
 )
 
 config = pulumi.Config()
@@ -36,6 +38,15 @@ privileged = config.get_bool("privilegedSandbox", True)
 sandbox_args: VirtualNodeArgs = {"backend": RuntimeBackend.GVISOR, "allow_privileged": privileged}
 if agent := config.get("nodeAgent"):
     sandbox_args["agent"] = json.loads(agent)
+# A registry mirror (a cluster that cannot reach ghcr.io, registry.k8s.io or docker.io): every
+# default image from it, path and tag kept.
+images: Images = {}
+if registry := config.get("imageRegistry"):
+    try:
+        images, agent_image = mirrored_images(registry)
+    except ValueError as e:
+        raise pulumi.RunError(f"config imageRegistry: {e}") from None
+    sandbox_args["agent"] = {**sandbox_args.get("agent", {}), "image": agent_image}
 sandbox = VirtualNode("sandbox", sandbox_args, opts)
 
 exposure: Exposure = {"type": ExposureType(config.get("exposure") or "ClusterIP")}
@@ -67,6 +78,7 @@ cluster = VirtualCluster(
         "store": {"type": StoreType.ETCD},
         "sync": {"ingresses": config.get_bool("syncIngresses", False)},
         "read_kubeconfig": config.get_bool("readKubeconfig", True) and not render_to,
+        "images": images,
     },
     opts,
 )

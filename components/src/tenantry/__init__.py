@@ -8,6 +8,7 @@ from tenantry_api.runtimes import RuntimeBackend
 
 from tenantry._meta import VERSION
 from tenantry.common import Isolation, PodSecurityLevel, Toleration
+from tenantry.image_mirror import mirrored, mirrored_images
 from tenantry.tenant_policy import TenantPolicy
 from tenantry.tenant_policy.args import (
     Admission,
@@ -75,4 +76,6 @@ __all__ = [
     "VirtualNode",
     "VirtualNodeArgs",
     "__version__",
+    "mirrored",
+    "mirrored_images",
 ]

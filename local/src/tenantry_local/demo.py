@@ -2,6 +2,7 @@
 
     python -m tenantry_local.demo          # the local cluster with its real node (started here)
     TENANTRY_KUBECONFIG=~/.kube/config python -m tenantry_local.demo   # any cluster
+    TENANTRY_KUBECONFIG=… TENANTRY_IMAGE_REGISTRY=mirror.example:5000 …  # images from a mirror
     python -m tenantry_local.demo down     # pulumi destroy, then the local cluster stopped
 
 Locally it builds the images (quick when up to date), starts the local cluster with its real
@@ -24,7 +25,7 @@ from tenantry_api import keys
 from tenantry_syncer.kube import api_client_from
 
 from tenantry_local.cluster import DEFAULT_DIR, LocalCluster, State
-from tenantry_local.demo_stack import DemoStack, local_settings
+from tenantry_local.demo_stack import DemoStack, local_settings, remote_settings
 from tenantry_local.demo_workload import deploy_web, pod_pairs
 from tenantry_local.images import build_all
 from tenantry_local.kube import Kube
@@ -144,10 +145,19 @@ def main(argv: list[str]) -> int:
         sys.exit(f"usage: python -m tenantry_local.demo [down], not {' '.join(argv)}")
     started = time.monotonic()
     given = os.environ.get("TENANTRY_KUBECONFIG")
+    mirror = os.environ.get("TENANTRY_IMAGE_REGISTRY")
     if given:
         kubeconfig = Path(given).expanduser()
         print(f"demo: cluster TENANTRY_KUBECONFIG={kubeconfig}")
-        settings = {"readKubeconfig": "true"}
+        if mirror:
+            print(f"demo: images from the mirror TENANTRY_IMAGE_REGISTRY={mirror}")
+        settings = remote_settings(mirror)
+    elif mirror:
+        # The local node pulls the images' own names from its loopback registry (hosts.toml).
+        sys.exit(
+            "demo: TENANTRY_IMAGE_REGISTRY is for a cluster of TENANTRY_KUBECONFIG; the local "
+            "cluster serves every image from its own registry. Unset it, or set both."
+        )
     else:
         with phase("images (make images)"):
             build_all()

@@ -30,6 +30,15 @@ def local_settings(node: RealNode, tenant: str = TENANT) -> dict[str, str]:
     }
 
 
+def remote_settings(image_registry: str | None) -> dict[str, str]:
+    """The quickstart's config for a cluster of TENANTRY_KUBECONFIG: the images from their own
+    registries, or every one from the mirror TENANTRY_IMAGE_REGISTRY names."""
+    settings = {"readKubeconfig": "true"}
+    if image_registry:
+        settings["imageRegistry"] = image_registry
+    return settings
+
+
 @dataclass
 class DemoStack:
     state_dir: Path

@@ -1,0 +1,47 @@
+"""Every default image of the components, as a registry mirror serves it.
+
+A pull-through mirror (Harbor, Artifactory, ECR pull-through, a containerd `hosts.toml` mirror)
+keeps the image's path and tag and changes only the host: `ghcr.io/tenantry/syncer:1.0`
+becomes `mirror.example:5000/tenantry/syncer:1.0`. An optional path prefix on the mirror
+(`mirror.example/cache`) goes in front of the path.
+"""
+
+import re
+
+from tenantry import _meta
+from tenantry.virtual_cluster.args import Images
+
+# host[:port][/prefix...], lower case as image references require; no scheme, no tag.
+_REGISTRY = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?"
+    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+)
+
+
+def mirrored(image: str, registry: str) -> str:
+    """``image`` with ``registry`` in place of its registry host; ValueError on a registry that
+    is not `host[:port][/prefix]`."""
+    if not _REGISTRY.fullmatch(registry):
+        raise ValueError(
+            f"{registry!r} is not a registry: give host[:port][/prefix], without a scheme "
+            "or a tag, e.g. mirror.example:5000"
+        )
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        path = rest
+    else:  # Docker Hub, implied: `busybox` is docker.io/library/busybox
+        path = image if rest else f"library/{image}"
+    return f"{registry}/{path}"
+
+
+def mirrored_images(registry: str) -> tuple[Images, str]:
+    """The VirtualCluster's default images and the VirtualNode agent's, all from ``registry``."""
+    images: Images = {
+        "api_server": mirrored(_meta.kubernetes_image("kube-apiserver"), registry),
+        "controller_manager": mirrored(_meta.kubernetes_image("kube-controller-manager"), registry),
+        "kine": mirrored(_meta.KINE_IMAGE, registry),
+        "etcd": mirrored(_meta.ETCD_IMAGE, registry),
+        "syncer": mirrored(_meta.tenantry_image("syncer"), registry),
+        "coredns": mirrored(_meta.COREDNS_IMAGE, registry),
+    }
+    return images, mirrored(_meta.tenantry_image("node-agent"), registry)
