@@ -9,6 +9,7 @@ becomes `mirror.example:5000/tenantry/syncer:1.0`. An optional path prefix on th
 import re
 
 from tenantry import _meta
+from tenantry.virtual_cluster import default_images
 from tenantry.virtual_cluster.args import Images
 
 # host[:port][/prefix...], lower case as image references require; no scheme, no tag.
@@ -36,12 +37,13 @@ def mirrored(image: str, registry: str) -> str:
 
 def mirrored_images(registry: str) -> tuple[Images, str]:
     """The VirtualCluster's default images and the VirtualNode agent's, all from ``registry``."""
+    defaults = default_images()
     images: Images = {
-        "api_server": mirrored(_meta.kubernetes_image("kube-apiserver"), registry),
-        "controller_manager": mirrored(_meta.kubernetes_image("kube-controller-manager"), registry),
-        "kine": mirrored(_meta.KINE_IMAGE, registry),
-        "etcd": mirrored(_meta.ETCD_IMAGE, registry),
-        "syncer": mirrored(_meta.tenantry_image("syncer"), registry),
-        "coredns": mirrored(_meta.COREDNS_IMAGE, registry),
+        "api_server": mirrored(defaults["api_server"], registry),
+        "controller_manager": mirrored(defaults["controller_manager"], registry),
+        "kine": mirrored(defaults["kine"], registry),
+        "etcd": mirrored(defaults["etcd"], registry),
+        "syncer": mirrored(defaults["syncer"], registry),
+        "coredns": mirrored(defaults["coredns"], registry),
     }
     return images, mirrored(_meta.tenantry_image("node-agent"), registry)

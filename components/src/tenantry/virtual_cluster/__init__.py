@@ -31,7 +31,7 @@ from tenantry._component import Component, Options
 from tenantry._k8s import Child, pod_metadata
 from tenantry.tenant_policy import TenantPolicy
 from tenantry.validation import FieldError
-from tenantry.virtual_cluster.args import ExposureType, StoreType, VirtualClusterArgs
+from tenantry.virtual_cluster.args import ExposureType, Images, StoreType, VirtualClusterArgs
 from tenantry.virtual_cluster.exposure import check_exposure, endpoint_url, service_children
 from tenantry.virtual_cluster.isolation import resolve_isolation, resolve_sandbox_rewrites
 from tenantry.virtual_cluster.rbac import syncer_identity
@@ -51,6 +51,18 @@ from tenantry.virtual_cluster.spec import (
 )
 
 __all__ = ["VirtualCluster", "VirtualClusterArgs", "VirtualClusterSpec", "render", "resolve"]
+
+
+def default_images(version: str = _meta.KUBERNETES_VERSION) -> Images:
+    """The image of each role that the `images` input leaves out."""
+    return {
+        "api_server": _meta.kubernetes_image("kube-apiserver", version),
+        "controller_manager": _meta.kubernetes_image("kube-controller-manager", version),
+        "kine": _meta.KINE_IMAGE,
+        "etcd": _meta.ETCD_IMAGE,
+        "syncer": _meta.tenantry_image("syncer"),
+        "coredns": _meta.COREDNS_IMAGE,
+    }
 
 
 def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
@@ -108,7 +120,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
     level = args.get(
         "pod_security_level", policy.pss_enforce if policy else PodSecurityLevel.BASELINE
     )
-    images = args.get("images", {})
+    images: Images = {**default_images(version), **args.get("images", {})}
     store_type = store.get("type", StoreType.SQLITE)
     snapshots, schedule, sa_annotations = resolve_snapshots(
         args.get("snapshots"), store_type, name, namespace
@@ -138,7 +150,7 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
         ),
         isolation=isolation,
         sandbox_rewrites=resolve_sandbox_rewrites(args.get("sandbox_rewrites", {}), policy),
-        coredns_image=images.get("coredns", _meta.COREDNS_IMAGE),
+        coredns_image=images["coredns"],
     )
 
     return VirtualClusterSpec(
@@ -149,15 +161,11 @@ def resolve(resource_name: str, args: VirtualClusterArgs) -> VirtualClusterSpec:
             kubernetes_version=version,
             service_cidr=service_cidr,
             store=store_type.value,
-            api_server_image=images.get(
-                "api_server", _meta.kubernetes_image("kube-apiserver", version)
-            ),
-            controller_manager_image=images.get(
-                "controller_manager", _meta.kubernetes_image("kube-controller-manager", version)
-            ),
-            kine_image=images.get("kine", _meta.KINE_IMAGE),
-            etcd_image=images.get("etcd", _meta.ETCD_IMAGE),
-            syncer_image=images.get("syncer", _meta.tenantry_image("syncer")),
+            api_server_image=images["api_server"],
+            controller_manager_image=images["controller_manager"],
+            kine_image=images["kine"],
+            etcd_image=images["etcd"],
+            syncer_image=images["syncer"],
         ),
         store_size=store_size,
         storage_class=storage_class,
