@@ -29,6 +29,7 @@ from tenantry_api.types import Manifest
 from tenantry_syncer.kube import api_client_from
 
 from tenantry_local import cgroups, network
+from tenantry_local import control_plane_flags as flags
 from tenantry_local.kube import Kube
 from tenantry_local.node import RealNode
 from tenantry_local.node import missing as node_missing
@@ -42,7 +43,7 @@ from tenantry_local.seed import (
     seed_objects,
     volume_dirs,
 )
-from tenantry_local.testbin import REPO, binary
+from tenantry_local.testbin import REPO
 
 __all__ = [
     "KWOK_TAINT",
@@ -57,8 +58,6 @@ __all__ = [
 ]
 
 DEFAULT_DIR = REPO / ".testbin" / "cluster"
-SERVICE_CIDR = "10.96.0.0/16"
-KUBERNETES_SERVICE_IP = "10.96.0.1"
 
 
 def is_ready(obj: Manifest) -> bool:
@@ -136,64 +135,20 @@ class LocalCluster:
         etcd_port, etcd_peer = free_port(), free_port()
         self.server = f"https://{address}:{api_port}"
         serving = pki.issue(
-            "apiserver",
-            "kube-apiserver",
-            server_hosts=sorted({address, "127.0.0.1", "localhost", KUBERNETES_SERVICE_IP})
-            + [f"kubernetes.default.svc.{d}".rstrip(".") for d in ("cluster.local", "")]
-            + ["kubernetes", "kubernetes.default"],
+            "apiserver", "kube-apiserver", server_hosts=flags.serving_hosts(address)
         )
         admin = pki.issue("admin", "tenantry-admin", organization="system:masters")
         kubelet_client = pki.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client")
         self._write_kubeconfig(self.kubeconfig, pki.ca.cert, admin.cert, admin.key)
         self.progress(f"etcd, kube-apiserver on {self.server}")
 
+        self._spawn("etcd", flags.etcd(self.root / "etcd", etcd_port, etcd_peer))
         etcd_url = f"http://127.0.0.1:{etcd_port}"
-        self._spawn(
-            "etcd",
-            [
-                str(binary("etcd")),
-                "--name=local",
-                f"--data-dir={self.root / 'etcd'}",
-                f"--listen-client-urls={etcd_url}",
-                f"--advertise-client-urls={etcd_url}",
-                f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
-                f"--initial-cluster=local=http://127.0.0.1:{etcd_peer}",
-                "--listen-metrics-urls=",
-                "--quota-backend-bytes=1073741824",
-            ],
-        )
         wait_http(f"{etcd_url}/health", timeout, alive=self._check_alive)
-
-        self._spawn(
-            "kube-apiserver",
-            [
-                str(binary("kube-apiserver")),
-                f"--bind-address={address}",
-                f"--advertise-address={address}",
-                f"--secure-port={api_port}",
-                f"--etcd-servers={etcd_url}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                f"--tls-cert-file={serving.cert}",
-                f"--tls-private-key-file={serving.key}",
-                f"--client-ca-file={pki.ca.cert}",
-                "--authorization-mode=Node,RBAC",
-                "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
-                "DefaultStorageClass,PodSecurity,ResourceQuota,ValidatingAdmissionPolicy,"
-                "Priority,DefaultTolerationSeconds,NodeRestriction",
-                # Logs, exec and port-forward: the API server calls kubelets as itself, and
-                # checks the real kubelet's serving certificate against the cluster CA.
-                f"--kubelet-client-certificate={kubelet_client.cert}",
-                f"--kubelet-client-key={kubelet_client.key}",
-                "--kubelet-preferred-address-types=InternalIP",
-                *([f"--kubelet-certificate-authority={pki.ca.cert}"] if self.real_node else []),
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki.sa_pub}",
-                f"--service-account-signing-key-file={pki.sa_key}",
-                "--allow-privileged=true",
-                "--profiling=false",
-            ],
+        api = flags.ApiServer(
+            address, api_port, etcd_url, serving, kubelet_client, verify_kubelets=self.real_node
         )
+        self._spawn("kube-apiserver", flags.kube_apiserver(api, pki))
         wait_http(
             f"{self.server}/readyz",
             timeout,
@@ -209,48 +164,10 @@ class LocalCluster:
         self._write_kubeconfig(sched_config, pki.ca.cert, scheduler.cert, scheduler.key)
         self.progress("kube-controller-manager, kube-scheduler, kwok")
         self._spawn(
-            "kube-controller-manager",
-            [
-                str(binary("kube-controller-manager")),
-                f"--kubeconfig={kcm_config}",
-                f"--authentication-kubeconfig={kcm_config}",
-                f"--authorization-kubeconfig={kcm_config}",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={free_port()}",
-                "--leader-elect=false",
-                "--use-service-account-credentials=true",
-                f"--service-account-private-key-file={pki.sa_key}",
-                f"--root-ca-file={pki.ca.cert}",
-                f"--cluster-signing-cert-file={pki.ca.cert}",
-                f"--cluster-signing-key-file={pki.ca.key}",
-                "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller",
-            ],
+            "kube-controller-manager", flags.kube_controller_manager(kcm_config, free_port(), pki)
         )
-        self._spawn(
-            "kube-scheduler",
-            [
-                str(binary("kube-scheduler")),
-                f"--kubeconfig={sched_config}",
-                f"--authentication-kubeconfig={sched_config}",
-                f"--authorization-kubeconfig={sched_config}",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={free_port()}",
-                "--leader-elect=false",
-            ],
-        )
-        self._spawn(
-            "kwok",
-            [
-                str(binary("kwok")),
-                f"--kubeconfig={self.kubeconfig}",
-                # kwok's own "fast" node and pod stages, copied out of its module by testbin.
-                f"--config={binary('kwok-stages.yaml', executable=False)}",
-                "--manage-all-nodes=false",
-                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                "--node-lease-duration-seconds=40",
-                f"--server-address=127.0.0.1:{free_port()}",
-            ],
-        )
+        self._spawn("kube-scheduler", flags.kube_scheduler(sched_config, free_port()))
+        self._spawn("kwok", flags.kwok(self.kubeconfig, free_port()))
         if not registry_available():  # the images `make images` published (docs/air-gapped.md)
             self.registry = Registry(self.root / "registry", storage=IMAGE_STORE, host=address)
             self._spawn("registry", self.registry.command())
