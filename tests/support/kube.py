@@ -1,24 +1,19 @@
 """Waiting on a cluster and the manifests the tests create; the client itself is
 tenantry_local.kube.Kube."""
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from tenantry_api.types import Manifest
+from tenantry_local.kubectl import wait_until
 
 T = TypeVar("T")
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 90, what: str = "condition") -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Poll ``check`` every 0.5 s until it returns something truthy: unlike ``wait_until``, an
+    empty list or 0 still means waiting. Raises TimeoutError naming ``what``."""
+    return wait_until(lambda: check() or None, timeout, what, every=0.5)
 
 
 def namespace(name: str) -> Manifest:
