@@ -27,12 +27,19 @@ def mirrored(image: str, registry: str) -> str:
             f"{registry!r} is not a registry: give host[:port][/prefix], without a scheme "
             "or a tag, e.g. mirror.example:5000"
         )
+    host, path = split_registry(image)
+    if host is None:  # Docker Hub, implied: `busybox` is docker.io/library/busybox
+        path = image if "/" in image else f"library/{image}"
+    return f"{registry}/{path}"
+
+
+def split_registry(image: str) -> tuple[str | None, str]:
+    """(registry host, the rest) of an image reference; the host is None when the reference
+    names none (Docker Hub's rule: a first component with a dot or a port, or localhost)."""
     first, _, rest = image.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
-        path = rest
-    else:  # Docker Hub, implied: `busybox` is docker.io/library/busybox
-        path = image if rest else f"library/{image}"
-    return f"{registry}/{path}"
+        return first, rest
+    return None, image
 
 
 def mirrored_images(registry: str) -> tuple[Images, str]:

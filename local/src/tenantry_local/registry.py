@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantry.image_mirror import split_registry
+
 from tenantry_local.processes import alive, free_port
 from tenantry_local.testbin import TESTBIN
 
@@ -55,8 +57,8 @@ def registry_available() -> str:
 
 def split_reference(reference: str) -> tuple[str, str, str]:
     """(host, repository, tag) of a fully qualified ``host/repository:tag``."""
-    host, _, rest = reference.partition("/")
-    if "." not in host and ":" not in host and host != "localhost":
+    host, rest = split_registry(reference)
+    if host is None:
         raise ValueError(f"{reference!r} does not start with a registry host")
     repository, _, tag = rest.rpartition(":")
     if not repository or "/" in tag:
