@@ -5,6 +5,8 @@
 #                                 `CI=true bash .ci/run` there, on empty caches
 #   hack/fresh-check.sh --keep    keep the clone and its caches afterwards (they are kept on
 #                                 failure anyway)
+#   hack/fresh-check.sh --demo    then, in the same clone and caches, `make demo`, the tenant
+#                                 kubeconfig used with kubectl, and `make demo-down`
 #
 # Empty for the run: the Go module and build caches (GOMODCACHE, GOCACHE, GOPATH, so the gVisor
 # toolchain is fetched again too), uv's and pip's caches, npm's cache, XDG_CACHE_HOME, the
@@ -21,11 +23,14 @@ set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 keep=0
-case ${1:-} in
-  --keep) keep=1 ;;
-  "") ;;
-  *) echo "usage: hack/fresh-check.sh [--keep]" >&2; exit 2 ;;
-esac
+demo=0
+for arg in "$@"; do
+  case $arg in
+    --keep) keep=1 ;;
+    --demo) demo=1 ;;
+    *) echo "usage: hack/fresh-check.sh [--keep] [--demo]" >&2; exit 2 ;;
+  esac
+done
 
 commit=$(git -C "$ROOT" rev-parse HEAD)
 if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no) ]]; then
@@ -55,12 +60,22 @@ set +e
   git clone --quiet --no-hardlinks "$ROOT" "$base/repo"
   git -C "$base/repo" checkout --quiet --detach "$commit"
   cd "$base/repo"
-  exec env -u TENANTRY_TESTBIN -u VIRTUAL_ENV -u UV -u GOFLAGS \
-    PATH="$path" CI=true \
-    GOPATH="$base/gopath" GOMODCACHE="$base/gopath/pkg/mod" GOCACHE="$base/gocache" \
-    UV_CACHE_DIR="$base/uv" PIP_CACHE_DIR="$base/pip" npm_config_cache="$base/npm" \
-    XDG_CACHE_HOME="$base/xdg" CONTAINERS_STORAGE_CONF="$base/containers/storage.conf" \
-    bash .ci/run
+  fresh() {
+    env -u TENANTRY_TESTBIN -u VIRTUAL_ENV -u UV -u GOFLAGS \
+      PATH="$path" CI=true \
+      GOPATH="$base/gopath" GOMODCACHE="$base/gopath/pkg/mod" GOCACHE="$base/gocache" \
+      UV_CACHE_DIR="$base/uv" PIP_CACHE_DIR="$base/pip" npm_config_cache="$base/npm" \
+      XDG_CACHE_HOME="$base/xdg" CONTAINERS_STORAGE_CONF="$base/containers/storage.conf" \
+      "$@"
+  }
+  fresh bash .ci/run
+  if ((demo)); then
+    echo "fresh-check: make demo (in the same clone, after CI)"
+    fresh make demo
+    fresh .testbin/kubectl --kubeconfig .pulumi/demo/tenant.kubeconfig get pods -A
+    echo "fresh-check: make demo-down"
+    fresh make demo-down
+  fi
 ) 2>&1 | while IFS= read -r line; do printf '[%5ds] %s\n' $((SECONDS - start)) "$line"; done | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
@@ -81,7 +96,9 @@ awk '
   /bash hack\/sdkgen\/build/   { phase("sdkgen") }
   /npm ci /                    { phase("tsc") }
   /-m tenantry_local.images$/  { phase("images") }
-  / run --frozen pytest$/      { phase("pytest") }
+  / run --frozen pytest /      { phase("pytest") }
+  /fresh-check: make demo \(/   { phase("demo") }
+  /fresh-check: make demo-down/ { phase("demo-down") }
   END { phase("") }
 ' "$log"
 echo "fresh-check: slowest build steps"
