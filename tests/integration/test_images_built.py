@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,3 +265,23 @@ def test_containerd_pulls_through_the_hosts_toml_mirror(built: dict[str, Result]
         node.stop()
         registry.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_builds_at_once_take_turns(built: dict[str, Result]) -> None:
+    # Two test workers, or `make images` beside `make demo`: before the lock, the second
+    # rewrote the first's publish registry config under it ("unsupported version").
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tenantry_local.images"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in started]
+    for p, out in zip(started, outputs, strict=True):
+        assert p.returncode == 0, out
+        assert "unsupported version" not in out, out
+    # The control that they really overlapped: one of them had to wait for the other.
+    assert sum(f"waiting for another build in {WORK}" in out for out in outputs) == 1, outputs

@@ -13,6 +13,7 @@ See docs/air-gapped.md.
 """
 
 import argparse
+import fcntl
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from tenantry import _meta
 
@@ -305,11 +307,30 @@ def build_all(
     work: Path = WORK,
     force: bool = False,
 ) -> list[Result]:
-    """Build (and with a ``store``, publish) every image of the catalog; one line each."""
+    """Build (and with a ``store``, publish) every image of the catalog; one line each.
+
+    One build at a time per work directory: a second waits (two test workers, or `make images`
+    beside `make demo`, would otherwise rewrite each other's files)."""
     if reason := missing_tools():
         raise BuildError(f"images: {reason}")
-    started = time.monotonic()
     work.mkdir(parents=True, exist_ok=True)
+    with (work / ".lock").open("w") as lock:
+        if not _try_lock(lock):
+            print(f"images: waiting for another build in {work}", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_all(storage, store, work, force)
+
+
+def _try_lock(lock: IO[str]) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _build_all(storage: Path | None, store: Path | None, work: Path, force: bool) -> list[Result]:
+    started = time.monotonic()
     tools = Tools(work / "logs", storage)
     python, uv = dockerfile_bases(REPO / "syncer" / "Dockerfile")
     if dockerfile_bases(REPO / "node-agent" / "Dockerfile") != (python, uv):
