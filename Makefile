@@ -64,7 +64,7 @@ unit: sync
 	$(UV) run --frozen pytest tests/unit
 
 test: lint testbin sdkgen tsc images
-	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadscope --durations=30
 
 # The end-to-end tier alone (tests/e2e, also part of `make test`): the quickstart as `make demo`
 # deploys it, driven through the tenant kubeconfig and kubectl.

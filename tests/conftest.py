@@ -1,15 +1,28 @@
 """Run-wide test settings.
 
-`make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`). Each test module
-is one group, so a module's fixtures are made once, on one worker; the end-to-end tier is one
-group of its own, because its files share one tenant and run in order.
+`make test` can run the suite on pytest-xdist workers (TEST_WORKERS). Each test module is one
+unit of work, so a module's fixtures are made once, on one worker, and its tests run in order;
+the end-to-end tier is one unit of its own, because its files share one tenant and run in order.
+
+That is xdist's own scheduler for `--dist loadscope`, with the scope below. Its `loadgroup`
+(markers) cannot do it: xdist 3.8.0 renames items through `_nodeid`, which pytest 9 no longer
+reads, so the groups were silently ignored and modules spread over the workers.
 """
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.partition("::")[0]
-        group = "e2e" if path.startswith("tests/e2e/") else path
-        item.add_marker(pytest.mark.xdist_group(group))
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module, or the whole end-to-end tier."""
+    path = nodeid.partition("::")[0]
+    return "tests/e2e" if path.startswith("tests/e2e/") else path
+
+
+class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+    def _split_scope(self, nodeid: str) -> str:
+        return work_unit(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> ModuleScheduling:
+    return ModuleScheduling(config, log)
