@@ -8,9 +8,10 @@ TOOLS := .tools
 UV := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
 export UV_NO_PROGRESS := 1
 
-# pytest-xdist workers for `make test` (tests/conftest.py groups the tests). One process until
-# a whole run on two workers is measured and green (docs/testing.md); TEST_WORKERS=2 tries it.
-TEST_WORKERS ?= 0
+# pytest-xdist workers for `make test`: one test module (and the whole e2e tier) per unit of
+# work (tests/conftest.py). Two on this kind's 2 cores (docs/testing.md); TEST_WORKERS=0 runs
+# everything in one process.
+TEST_WORKERS ?= 2
 
 PACKAGES := api/src components/src syncer/src node-agent/src local/src
 # The stand-in Pulumi language hosts that hack/testbin/build.sh installs (scripts, not a package).
