@@ -6,6 +6,9 @@ ports remapped on 127.0.0.1, and mount paths mapped into a temporary directory.
 """
 
 import base64
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from cryptography import x509
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.kube import Kube
+from tenantry_local.testbin import TESTBIN
 
 from tests.support.kube import deployment, namespace, wait_for
 from tests.support.testbin import require
@@ -22,6 +26,7 @@ from tests.support.virtualcluster import (
     api_service,
     connect,
     render,
+    synced,
     tenant_kubeconfig,
 )
 
@@ -80,3 +85,51 @@ def test_the_control_plane_boots_serves_a_tenant_and_survives_a_restart(
     control_plane.start()
     tenant = connect(control_plane.local, kubeconfig)
     assert tenant.get("apps/v1", "Deployment", "web", "shop")["spec"]["replicas"] == 2
+
+
+BOOTSTRAP = "kubernetes.io/bootstrapping=rbac-defaults"
+
+
+def _bootstrap_bindings(kube: Kube) -> set[str]:
+    found = kube.list(
+        "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", label_selector=BOOTSTRAP
+    )
+    return {b["metadata"]["name"] for b in found}
+
+
+@pytest.mark.parametrize("temp_dir", ["rendered", "none"], ids=["rendered", "control-none"])
+def test_the_sqlite_store_keeps_every_bootstrap_binding_under_a_read_only_root(
+    cluster: LocalCluster, kube: Kube, temp_dir: str
+) -> None:
+    # In the pod kine has a read-only root and no /tmp: SQLite then dropped the API server's
+    # last bootstrap ClusterRoleBindings, so no namespace got kube-root-ca.crt and no tenant
+    # pod started. The rendered SQLITE_TMPDIR (its data volume) is the fix; the control runs
+    # the same kine without it and must miss some.
+    require("kine", "kube-apiserver", "kube-controller-manager")
+    host_namespace = f"vc-ro-{temp_dir}"
+    rendered = render("ro", host_namespace)
+    if temp_dir != "rendered":
+        rendered.containers["kine"] = {**rendered.containers["kine"], "env": []}
+    expected = _bootstrap_bindings(kube)  # the same kube-apiserver's own, on etcd
+    assert "system:controller:root-ca-cert-publisher" in expected
+    # Not under /tmp: the namespace makes /tmp read-only, and the store's volume must stay not.
+    root = Path(tempfile.mkdtemp(prefix="vc-read-only-", dir=TESTBIN))
+    try:
+        with synced(
+            kube,
+            cluster.kubeconfig,
+            root,
+            rendered,
+            name="ro",
+            namespace_=host_namespace,
+            syncer=False,
+            read_only_root=("kine",),
+        ) as vc:
+            if temp_dir == "rendered":
+                wait_for(lambda: _bootstrap_bindings(vc.tenant) == expected, 90, "every binding")
+            else:
+                wait_for(lambda: len(_bootstrap_bindings(vc.tenant)) > 40, 90, "most bindings")
+                time.sleep(15)  # what is missing now stays missing
+                assert _bootstrap_bindings(vc.tenant) < expected
+    finally:
+        shutil.rmtree(root)

@@ -72,8 +72,12 @@ def render(
 class Local:
     """Maps a container's view (mounts, ports, binaries) onto this machine."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read_only_root: tuple[str, ...] = ()) -> None:
         self.root = root
+        self.read_only_root = read_only_root
+        """Containers run as in the pod (readOnlyRootFilesystem): no writable temporary
+        directory, unless their env names one on a volume. Not the others: outside a pod they
+        reach the host through a kubeconfig, whose certificates the client writes to /tmp."""
         self.api_port = free_port()
         self.store_port = free_port()
         self.kcm_port = free_port()
@@ -102,7 +106,24 @@ class Local:
             else str(binary(program))
         )
         extra = [f"--secure-port={self.kcm_port}"] if program == "kube-controller-manager" else []
-        return [path, *(self.arg(a) for a in command[1:]), *extra]
+        argv = [path, *(self.arg(a) for a in command[1:]), *extra]
+        return self._read_only(argv) if container["name"] in self.read_only_root else argv
+
+    def env(self, container: dict[str, Any]) -> dict[str, str]:
+        """The container's own env values, mount paths mapped."""
+        return {e["name"]: self.arg(e["value"]) for e in container.get("env", []) if "value" in e}
+
+    def _read_only(self, argv: list[str]) -> list[str]:
+        """``argv`` in a mount namespace of its own where the temporary directories and its
+        working directory are read-only, as a read-only root filesystem leaves them."""
+        cwd = self.root / "read-only"
+        cwd.mkdir(exist_ok=True)
+        script = (
+            'for d in /tmp /var/tmp /usr/tmp "$0"; do [ -d "$d" ] && mount --bind -o ro "$d" '
+            '"$d"; done; cd "$0" && exec "$@"'
+        )
+        unshare = ["unshare", "--mount", "--propagation", "private"]
+        return [*unshare, "sh", "-c", script, str(cwd), *argv]
 
     @property
     def server(self) -> str:
@@ -159,7 +180,7 @@ class ControlPlane:
             proc = subprocess.Popen(
                 self.local.argv(self.rendered.containers[name]),
                 # Outside a pod the syncer reaches the host through a kubeconfig.
-                env=self.env,
+                env={**self.env, **self.local.env(self.rendered.containers[name])},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -236,13 +257,14 @@ def synced(
     name: str,
     namespace_: str,
     syncer: bool = True,
+    read_only_root: tuple[str, ...] = (),
 ) -> Iterator[Synced]:
     """The host namespace with the API Service, the control plane booted and the rendered
     syncer container ready (without ``syncer``, a test runs its own); every process is stopped
     on the way out, whatever failed."""
     host.create(namespace(namespace_))
     host.create(api_service(name, namespace_))
-    plane = ControlPlane(rendered, Local(root), host_kubeconfig)
+    plane = ControlPlane(rendered, Local(root, read_only_root=read_only_root), host_kubeconfig)
     try:
         plane.init()
         plane.start()

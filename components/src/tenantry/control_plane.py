@@ -138,6 +138,10 @@ def store_container(cp: ControlPlane) -> dict[str, Any]:
             # Its metrics would take :8080, the syncer's port in the same pod.
             "--metrics-bind-address=0",
         ],
+        # SQLite needs a writable temporary directory (SQLITE_TMPDIR, TMPDIR, /var/tmp, /tmp,
+        # then the working directory). The root filesystem is read-only, and without one it
+        # dropped writes at boot: the API server's last bootstrap ClusterRoleBindings.
+        "env": [{"name": "SQLITE_TMPDIR", "value": DATA_DIR}],
         "volumeMounts": mount,
     }
 
