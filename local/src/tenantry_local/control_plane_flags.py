@@ -80,15 +80,23 @@ def kube_apiserver(api: ApiServer, pki: DevPKI) -> list[str]:
     ]
 
 
-def kube_controller_manager(kubeconfig: Path, port: int, pki: DevPKI) -> list[str]:
+def _component(name: str, kubeconfig: Path, port: int) -> list[str]:
+    """What the controller-manager and the scheduler share: one kubeconfig for everything,
+    loopback serving on ``port``, one replica."""
     return [
-        str(binary("kube-controller-manager")),
+        str(binary(name)),
         f"--kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
         "--bind-address=127.0.0.1",
         f"--secure-port={port}",
         "--leader-elect=false",
+    ]
+
+
+def kube_controller_manager(kubeconfig: Path, port: int, pki: DevPKI) -> list[str]:
+    return [
+        *_component("kube-controller-manager", kubeconfig, port),
         "--use-service-account-credentials=true",
         f"--service-account-private-key-file={pki.sa_key}",
         f"--root-ca-file={pki.ca.cert}",
@@ -99,15 +107,7 @@ def kube_controller_manager(kubeconfig: Path, port: int, pki: DevPKI) -> list[st
 
 
 def kube_scheduler(kubeconfig: Path, port: int) -> list[str]:
-    return [
-        str(binary("kube-scheduler")),
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={port}",
-        "--leader-elect=false",
-    ]
+    return _component("kube-scheduler", kubeconfig, port)
 
 
 def kwok(kubeconfig: Path, port: int) -> list[str]:
