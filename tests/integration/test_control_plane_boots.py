@@ -6,6 +6,7 @@ ports remapped on 127.0.0.1, and mount paths mapped into a temporary directory.
 """
 
 import base64
+import os
 import shutil
 import tempfile
 import time
@@ -19,7 +20,7 @@ from tenantry_local.kube import Kube
 from tenantry_local.testbin import TESTBIN
 
 from tests.support.kube import deployment, namespace, wait_for
-from tests.support.testbin import require
+from tests.support.testbin import require, unavailable
 from tests.support.virtualcluster import (
     ControlPlane,
     Local,
@@ -106,6 +107,8 @@ def test_the_sqlite_store_keeps_every_bootstrap_binding_under_a_read_only_root(
     # pod started. The rendered SQLITE_TMPDIR (its data volume) is the fix; the control runs
     # the same kine without it and must miss some.
     require("kine", "kube-apiserver", "kube-controller-manager")
+    if os.geteuid() != 0:
+        unavailable("a read-only root for kine needs a mount namespace: run as root")
     host_namespace = f"vc-ro-{temp_dir}"
     rendered = render("ro", host_namespace)
     if temp_dir != "rendered":
