@@ -15,7 +15,6 @@ from tenantry import (
     Images,
     PodSecurityLevel,
     RuntimeBackend,
-    StoreType,
     VirtualCluster,
     VirtualNode,
     VirtualNodeArgs,
@@ -73,9 +72,6 @@ cluster = VirtualCluster(
         # Every synced pod runs under the sandbox's RuntimeClass.
         "isolation": sandbox.isolation,
         "exposure": exposure,
-        # etcd, not the default SQLite (kine): on a first boot kine's store misses part of the
-        # virtual API server's bootstrap RBAC, and no tenant pod starts (docs/testing.md).
-        "store": {"type": StoreType.ETCD},
         "sync": {"ingresses": config.get_bool("syncIngresses", False)},
         "read_kubeconfig": config.get_bool("readKubeconfig", True) and not render_to,
         "images": images,
