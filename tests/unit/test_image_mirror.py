@@ -64,7 +64,7 @@ def test_the_quickstart_pulls_every_image_from_the_mirror() -> None:
     assert agent_image in images
     assert cluster_images["syncer"] in images
     assert cluster_images["api_server"] in images
-    assert cluster_images["etcd"] in images  # the quickstart's store
+    assert cluster_images["kine"] in images  # the quickstart's store (the default)
     outside = sorted(i for i in images if not i.startswith(f"{MIRROR}/"))
     assert not outside, f"not from the mirror: {outside}"
 
