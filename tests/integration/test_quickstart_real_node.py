@@ -85,7 +85,7 @@ def test_the_virtual_cluster_pod_runs_every_container_on_the_real_node(
     pod = wait_for(running, timeout=300, what="the VirtualCluster pod ready")
     assert pod["spec"]["nodeName"] == NODE_NAME
     names = {s["name"] for s in pod["status"]["containerStatuses"]}
-    assert names == {"etcd", "kube-apiserver", "kube-controller-manager", "syncer"}
+    assert names == {"kine", "kube-apiserver", "kube-controller-manager", "syncer"}
     (init,) = pod["status"]["initContainerStatuses"]
     assert init["state"]["terminated"]["exitCode"] == 0
     time.sleep(60)
