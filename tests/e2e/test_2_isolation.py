@@ -6,12 +6,14 @@ import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tenantry.validation import quantity
 from tenantry_api.types import Manifest
 from tenantry_local.demo_workload import IMAGE, NAMESPACE, finished, probe_pod
-from tenantry_local.kubectl import wait_until
+from tenantry_local.kubectl import Kubectl, wait_until
 from tenantry_local.node import NODE_LABEL
 
 from tests.e2e.conftest import Tenant
@@ -125,6 +127,37 @@ def greedy(namespace: str) -> Manifest:
     }
 
 
+def pod_memory_request(pod: Manifest) -> Decimal:
+    """As the quota's pod evaluator counts it: the containers' sum or the largest init container,
+    plus the RuntimeClass overhead."""
+
+    def request(container: Manifest) -> Decimal:
+        text = ((container.get("resources") or {}).get("requests") or {}).get("memory", "0")
+        return quantity("requests.memory", text)
+
+    spec = pod["spec"]
+    running = sum((request(c) for c in spec["containers"]), Decimal(0))
+    overhead = quantity("overhead.memory", (spec.get("overhead") or {}).get("memory", "0"))
+    return max([running, *(request(c) for c in spec.get("initContainers") or [])]) + overhead
+
+
+def quota_settled(host: Kubectl, namespace: str) -> bool:
+    """No pod is going away and the quota's memory usage matches the pods that are there.
+
+    Kubernetes' quota controller recounts usage from its pod informer after every pod deletion;
+    a recount that lags the creates it races writes a lower usage and lets a pod past the quota
+    (kubernetes/kubernetes#123434). Starting from a settled quota keeps that race out of the test.
+    """
+    pods = host.json("-n", namespace, "get", "pods")["items"]
+    if any(p["metadata"].get("deletionTimestamp") for p in pods):
+        return False
+    live = [p for p in pods if p.get("status", {}).get("phase") not in ("Succeeded", "Failed")]
+    expected = sum((pod_memory_request(p) for p in live), Decimal(0))
+    quotas = host.json("-n", namespace, "get", "resourcequotas")["items"]
+    used = [(q.get("status", {}).get("used") or {}).get("requests.memory") for q in quotas]
+    return bool(used) and all(u is not None and quantity("used", u) == expected for u in used)
+
+
 def test_pods_over_the_quota_are_refused_and_the_tenant_is_told_why(
     deployed: Tenant, plain_namespace: str
 ) -> None:
@@ -134,6 +167,11 @@ def test_pods_over_the_quota_are_refused_and_the_tenant_is_told_why(
         lambda: len(deployed.host.json("-n", plain_namespace, "get", "pods")["items"]) == 3,
         60,
         "three greedy pods in the plain namespace",
+    )
+    wait_until(
+        lambda: quota_settled(deployed.host, deployed.namespace),
+        120,
+        "the tenant namespace's quota counting exactly the pods that are there",
     )
     tenant = deployed.tenant
     tenant.apply([greedy(NAMESPACE)])
@@ -153,10 +191,14 @@ def test_pods_over_the_quota_are_refused_and_the_tenant_is_told_why(
             .startswith("greedy-")
         ]
         virtual = tenant.json("-n", NAMESPACE, "get", "pods", "-l", "app=greedy")["items"]
+        quotas = deployed.host.json("-n", deployed.namespace, "get", "resourcequotas")["items"]
     finally:
         tenant("-n", NAMESPACE, "delete", "deployment", "greedy", "--ignore-not-found")
     # The tenant sees three pods; the host admitted two, and the Event names the quota.
     assert len(virtual) == 3
-    assert len(synced) == 2, json.dumps([p["metadata"]["name"] for p in synced])
+    names = [p["metadata"]["name"] for p in synced]
+    assert len(synced) == 2, json.dumps(
+        {"host pods": names, "quotas": [q["status"] for q in quotas]}
+    )
     assert any("requests.memory" in e["message"] for e in events), events
     assert {e["involvedObject"]["kind"] for e in events} == {"Pod"}
