@@ -35,7 +35,7 @@ OUT="$TESTBIN"
 PYTHON_HOST=$HERE/language-hosts/language_host.py
 NODEJS_HOST=$HERE/language-hosts/nodejs_language_host.py
 
-ALL=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd kwok kine coredns pulumi
+ALL=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kube-router-netpol etcd kwok kine coredns pulumi
   pulumi-resource-kubernetes pulumi-language-python pulumi-language-nodejs pulumi-language-yaml)
 
 trap 'rc=$?; echo "build.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
@@ -57,7 +57,7 @@ load_versions() {
     printf -v "${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
   done <"$HERE/versions.env"
   local k
-  for k in KUBERNETES_VERSION ETCD_VERSION KWOK_VERSION KINE_VERSION COREDNS_VERSION PULUMI_VERSION \
+  for k in KUBERNETES_VERSION KUBE_ROUTER_VERSION ETCD_VERSION KWOK_VERSION KINE_VERSION COREDNS_VERSION PULUMI_VERSION \
     PULUMI_KUBERNETES_VERSION PULUMI_KUBERNETES_PLUGIN_VERSION PULUMI_YAML_VERSION; do
     [[ -n ${!k:-} ]] || die "versions.env: $k is not set"
   done
@@ -78,6 +78,13 @@ spec() {
           LDFLAGS+=" -X $p.$x"
         done
       done
+      ;;
+    kube-router-netpol)
+      # The real node's NetworkPolicy: kube-router's policy controller under our own main
+      # (kubernetes/kube-router-netpol/), in the Kubernetes wrapper so that it shares the
+      # compiled client-go; --version prints the kube-router module version from build info.
+      DIR=kubernetes MOD=github.com/cloudnativelabs/kube-router/v2 VER=$KUBE_ROUTER_VERSION
+      PKG=./kube-router-netpol CGO=0
       ;;
     etcd)
       # etcd's version is a constant in go.etcd.io/etcd/api/v3/version.
@@ -155,7 +162,7 @@ check_pins() {
   [[ $got == "$VER" ]] ||
     die "$1: versions.env says $MOD $VER but hack/testbin/$DIR/go.mod requires ${got:-nothing}"
   [[ -s $HERE/$DIR/go.sum ]] || die "$1: hack/testbin/$DIR/go.sum is missing"
-  if [[ $DIR == kubernetes ]]; then
+  if [[ $MOD == k8s.io/kubernetes ]]; then
     # Every k8s.io staging module must be replaced with v0.<minor>.<patch>.
     local want="v0.${VER#v*.}" bad
     bad=$(awk -v w="$want" '$2 == "=>" && $1 ~ /^k8s\.io\// && $3 !~ /^\./ && $4 != w' \
@@ -252,6 +259,7 @@ stamp_of() {
   spec "$1"
   local inputs=("$HERE/$DIR/go.mod" "$HERE/$DIR/go.sum")
   [[ $1 != pulumi-resource-kubernetes ]] || inputs+=("$HERE/$DIR/plugin/main.go")
+  [[ $1 != kube-router-netpol ]] || inputs+=("$HERE/$DIR/kube-router-netpol/main.go")
   printf '%s %s %s %s\n' "$MOD" "$VER" "$LDFLAGS $TAGS" \
     "$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
 }
@@ -261,17 +269,19 @@ up_to_date() {
   ((!force)) && [[ -x $OUT/$1 && -f $OUT/.stamps/$1 && $(<"$OUT/.stamps/$1") == "$(stamp_of "$1")" ]]
 }
 
-# The Kubernetes binaries share most of their packages. One `go build` of all the stale ones
-# links one while it compiles the next, instead of leaving a core idle during each link.
-# Leaves them in $OUT/.kubernetes/ for the main loop to check and install.
+# The binaries of the Kubernetes wrapper share most of their packages. One `go build` of all
+# the stale ones links one while it compiles the next, instead of leaving a core idle during
+# each link. The Kubernetes version flags it stamps are inert in kube-router-netpol. Leaves
+# them in $OUT/.kubernetes/ for the main loop to check and install.
 build_kubernetes_group() {
   local n stale=() pkgs=()
   for n in "$@"; do
-    [[ $n == kube-* || $n == kubectl ]] && ! up_to_date "$n" && stale+=("$n") && pkgs+=("k8s.io/kubernetes/cmd/$n")
+    spec "$n"
+    [[ $DIR == kubernetes ]] && ! up_to_date "$n" && stale+=("$n") && pkgs+=("$PKG")
   done
   rm -rf "$OUT/.kubernetes"
   ((${#stale[@]} > 1)) || return 0
-  spec "${stale[0]}"
+  spec kube-apiserver
   mkdir -p "$OUT/.kubernetes"
   echo "kubernetes: building ${stale[*]} in one go build (log: $OUT/.logs/kubernetes.log)"
   local t0=$SECONDS

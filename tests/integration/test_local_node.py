@@ -1,7 +1,7 @@
 """The local cluster's real node: the pinned kubelet with its own credentials, containerd,
-CNI bridge networking, kube-proxy and CoreDNS, in a network namespace of its own; pods on it
-reach the host API server through the ``kubernetes`` Service; two clusters' nodes run side by
-side; and a stopped cluster leaves nothing behind on the machine."""
+CNI bridge networking, kube-proxy, NetworkPolicy enforcement and CoreDNS, in a network namespace
+of its own; pods on it reach the host API server through the ``kubernetes`` Service; two
+clusters' nodes run side by side; and a stopped cluster leaves nothing behind on the machine."""
 
 import json
 import re
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes.client.exceptions import ApiException
+from tenantry_api.types import Manifest
 from tenantry_local.cluster import KWOK_TAINT, LocalCluster, State, is_ready
 from tenantry_local.kube import Kube
 from tenantry_local.node import NODE_LABEL
@@ -108,6 +109,79 @@ def test_a_pod_reaches_the_host_api_through_kube_proxy_and_coredns(
     assert HTTPS_ANSWER not in no_endpoints, log
     assert "rc=0" not in no_endpoints, log
     assert "rc=0" not in absent, log
+
+
+def web_server(kube: Kube, name: str) -> str:
+    """A busybox httpd pod on the real node; returns its IP once it serves."""
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
+            "spec": {
+                "nodeSelector": {NODE_LABEL: "real"},
+                "containers": [
+                    {
+                        "name": "httpd",
+                        "image": BUSYBOX_IMAGE,
+                        "imagePullPolicy": "Never",
+                        "command": ["/bin/sh", "-c", "mkdir /www && echo served > /www/index.html"
+                                    " && exec httpd -f -p 8080 -h /www"],
+                        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                    }
+                ],
+            },
+        }
+    )  # fmt: skip
+
+    def serving() -> str | None:
+        pod = kube.get("v1", "Pod", name, "default")
+        ready = any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in pod["status"].get("conditions") or []
+        )
+        return pod["status"].get("podIP") if ready else None
+
+    return wait_for(serving, timeout=120, what=f"pod {name} serving")
+
+
+def deny_ingress(name: str) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"podSelector": {"matchLabels": {"app": name}}, "policyTypes": ["Ingress"]},
+    }
+
+
+def test_a_network_policy_is_enforced_on_the_real_node(
+    node_cluster: LocalCluster, node_kube: Kube
+) -> None:
+    ip = web_server(node_kube, "guarded")
+    fetch = f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {ip} 8080; echo rc=$?"
+    try:
+        # The control: with no policy the page is fetched.
+        assert "served" in run_pod(node_kube, node_cluster.kubeconfig, fetch)
+
+        node_kube.create(deny_ingress("guarded"))
+
+        def refused() -> str | None:
+            log = run_pod(node_kube, node_cluster.kubeconfig, fetch)
+            return None if "served" in log else log
+
+        log = wait_for(refused, timeout=60, what="the policy to refuse the fetch")
+        assert "rc=0" not in log, log
+        # Removed, the policy stops refusing: it was the policy, not the pod, that refused.
+        node_kube.delete("networking.k8s.io/v1", "NetworkPolicy", "guarded", "default")
+        wait_for(
+            lambda: "served" in run_pod(node_kube, node_cluster.kubeconfig, fetch),
+            timeout=60,
+            what="the fetch to succeed again once the policy is gone",
+        )
+    finally:
+        if node_kube.get_or_none("networking.k8s.io/v1", "NetworkPolicy", "guarded", "default"):
+            node_kube.delete("networking.k8s.io/v1", "NetworkPolicy", "guarded", "default")
+        node_kube.delete("v1", "Pod", "guarded", "default")
 
 
 def cluster_cli(*args: str) -> str:

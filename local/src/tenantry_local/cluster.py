@@ -82,7 +82,7 @@ class State:
 
 
 # The node's processes, stopped first (in this order) and torn down before the control plane.
-NODE_PROCESSES = ("coredns", "kube-proxy", "kubelet", "containerd")
+NODE_PROCESSES = ("coredns", "kube-router-netpol", "kube-proxy", "kubelet", "containerd")
 
 
 class LocalCluster:
@@ -201,7 +201,7 @@ class LocalCluster:
                 node = RealNode(self.root / "node", net, state.node_cgroup)
         if node is not None:
             # The node first: the kubelet would restart what is removed under it.
-            stop_pids({n: pids[n] for n in NODE_PROCESSES[:3] if n in pids})
+            stop_pids({n: pids[n] for n in NODE_PROCESSES[:-1] if n in pids})
             if "containerd" in pids and alive(pids["containerd"]):
                 node.remove_tasks()
             stop_pids({n: pids.pop(n) for n in NODE_PROCESSES if n in pids})

@@ -1,15 +1,17 @@
 """The local cluster's one real node: the kubelet built at the Kubernetes pin on a containerd of
-its own (Debian's, runc, supervised), CNI bridge networking, kube-proxy (iptables) and a CoreDNS
-for the cluster, all inside the node's network namespace (tenantry_local.network says why and
-which addresses) and its cgroup (tenantry_local.cgroups).
+its own (Debian's, runc, supervised), CNI bridge networking, kube-proxy (iptables), NetworkPolicy
+enforced by kube-router's policy controller (iptables and ipsets) and a CoreDNS for the cluster,
+all inside the node's network namespace (tenantry_local.network says why and which addresses)
+and its cgroup (tenantry_local.cgroups).
 
 Every component has its own least-privilege identity, a client certificate from the cluster's
 CA: the kubelet ``system:node:<name>`` in ``system:nodes`` (the Node authorizer and
 NodeRestriction confine it to its own Node and its pods' objects), kube-proxy
-``system:kube-proxy`` (the built-in ``system:node-proxier`` binding), CoreDNS a user of its own
-bound to a read-only ClusterRole. The kubelet serves with a certificate from the same CA and
-authenticates and authorizes callers through the API server (webhook), which calls it as
-``kube-apiserver-kubelet-client`` (bound to ``system:kubelet-api-admin``).
+``system:kube-proxy`` (the built-in ``system:node-proxier`` binding), CoreDNS and the policy
+controller each a user of its own bound to a read-only ClusterRole. The kubelet serves with a
+certificate from the same CA and authenticates and authorizes callers through the API server
+(webhook), which calls it as ``kube-apiserver-kubelet-client`` (bound to
+``system:kubelet-api-admin``).
 """
 
 import json
@@ -29,6 +31,7 @@ from tenantry_local.node_config import (
     corefile,
     kube_proxy_config,
     kubelet_config,
+    netpol_argv,
 )
 from tenantry_local.ociimage import busybox_image
 from tenantry_local.pki import DevPKI, Pair
@@ -41,7 +44,13 @@ KUBELET = TESTBIN / "node" / "kubelet"
 GVISOR_DIR = TESTBIN / "node"
 """runsc and containerd-shim-runsc-v1 (hack/node/build-gvisor.sh)."""
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
-HOST_TOOLS = ("/usr/sbin/iptables", "/usr/sbin/conntrack", "/usr/bin/nsenter", "/usr/sbin/ip")
+HOST_TOOLS = (
+    "/usr/sbin/iptables",
+    "/usr/sbin/ipset",
+    "/usr/sbin/conntrack",
+    "/usr/bin/nsenter",
+    "/usr/sbin/ip",
+)
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 # The kubelet sets these machine-wide at start (its protectKernelDefaults: false; true would
 # only refuse to start). Their values before the first real node are kept here and put back
@@ -58,6 +67,8 @@ KERNEL_DEFAULTS = Path("/run/tenantry-local/kernel-defaults.json")
 # The kubelet links every container's log here, whatever its --root-dir.
 CONTAINER_LOG_LINKS = Path("/var/log/containers")
 COREDNS_USER = "tenantry-local:coredns"
+NETPOL_USER = "tenantry-local:kube-router-netpol"
+NETPOL_HEALTH_PORT = 20244
 
 # Spawns a named process; ``in_node`` runs it in the node's network namespace and cgroup.
 Spawn = Callable[[str, list[str], bool], None]
@@ -74,7 +85,7 @@ def missing() -> str:
     if not KUBELET.exists():
         return f"{KUBELET} is missing: run `make testbin` (hack/node/build-kubelet.sh)"
     try:
-        for name in ("kube-proxy", "coredns"):
+        for name in ("kube-proxy", "kube-router-netpol", "coredns"):
             binary(name)
     except MissingBinaryError as e:
         return str(e)
@@ -84,22 +95,20 @@ def missing() -> str:
 
 
 def rbac(kube: Kube, net: NodeNetwork) -> None:
-    """The API server's kubelet client, CoreDNS's read-only role, and the DNS Service."""
+    """The API server's kubelet client, the read-only roles of CoreDNS and of the policy
+    controller, and the DNS Service."""
     kube.create(_binding(APISERVER_KUBELET_CLIENT, "system:kubelet-api-admin"))
-    kube.create(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": COREDNS_USER},
-            "rules": [
-                {"apiGroups": [""], "resources": ["services", "namespaces"],
-                 "verbs": ["list", "watch"]},
-                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
-                 "verbs": ["list", "watch"]},
-            ],
-        }
-    )  # fmt: skip
-    kube.create(_binding(COREDNS_USER, COREDNS_USER))
+    _reader(kube, COREDNS_USER, [
+        {"apiGroups": [""], "resources": ["services", "namespaces"], "verbs": ["list", "watch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+         "verbs": ["list", "watch"]},
+    ])  # fmt: skip
+    _reader(kube, NETPOL_USER, [
+        {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+         "verbs": ["get", "list", "watch"]},
+    ])  # fmt: skip
     # kube-dns as clusters name it; its one endpoint is CoreDNS on the node (not a pod here).
     meta = {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}}
     ports = [
@@ -131,6 +140,13 @@ def rbac(kube: Kube, net: NodeNetwork) -> None:
             "ports": ports,
         }
     )
+
+
+def _reader(kube: Kube, user: str, rules: list[dict[str, object]]) -> None:
+    """A ClusterRole of ``rules`` named after ``user``, bound to that user."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"}
+    kube.create({**role, "metadata": {"name": user}, "rules": rules})
+    kube.create(_binding(user, user))
 
 
 def _binding(user: str, role: str) -> dict[str, object]:
@@ -237,6 +253,37 @@ class RealNode:
             True,
         )
 
+        self._start_services(pki, spawn, write_kubeconfig, progress)
+
+        def node_ready() -> bool:
+            node = kube.get_or_none("v1", "Node", NODE_NAME) or {}
+            conditions = (node.get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+        self._wait(node_ready, timeout, f"Node {NODE_NAME} Ready")
+        # The policy controller finds its node's addresses in the Node object at start.
+        progress("real node: NetworkPolicy (kube-router's policy controller)")
+        netpol = pki.issue("kube-router-netpol", NETPOL_USER)
+        netpol_kubeconfig = self.root / "kube-router-netpol.kubeconfig"
+        write_kubeconfig(netpol_kubeconfig, netpol)
+        argv = netpol_argv(binary("kube-router-netpol"), netpol_kubeconfig, NETPOL_HEALTH_PORT)
+        spawn("kube-router-netpol", argv, True)
+        self._wait(lambda: _ok(f"http://{self.net.node_ip}:10256/healthz"), timeout, "kube-proxy")
+        self._wait(lambda: _ok(f"http://{self.net.node_ip}:8181/ready"), timeout, "CoreDNS")
+        self._wait(
+            lambda: _ok(f"http://{self.net.node_ip}:{NETPOL_HEALTH_PORT}/healthz"),
+            timeout,
+            "the NetworkPolicy controller (kube-router)",
+        )
+
+    def _start_services(
+        self,
+        pki: DevPKI,
+        spawn: Spawn,
+        write_kubeconfig: WriteKubeconfig,
+        progress: Callable[[str], None],
+    ) -> None:
+        """kube-proxy and CoreDNS, each as its own user."""
         progress("real node: kube-proxy (iptables) and CoreDNS")
         proxy = pki.issue("kube-proxy", "system:kube-proxy")
         proxy_kubeconfig = self.root / "kube-proxy.kubeconfig"
@@ -249,15 +296,6 @@ class RealNode:
         write_kubeconfig(dns_kubeconfig, dns)
         (self.root / "Corefile").write_text(corefile(dns_kubeconfig, self.net))
         spawn("coredns", [str(binary("coredns")), "-conf", str(self.root / "Corefile")], True)
-
-        def node_ready() -> bool:
-            node = kube.get_or_none("v1", "Node", NODE_NAME) or {}
-            conditions = (node.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-        self._wait(node_ready, timeout, f"Node {NODE_NAME} Ready")
-        self._wait(lambda: _ok(f"http://{self.net.node_ip}:10256/healthz"), timeout, "kube-proxy")
-        self._wait(lambda: _ok(f"http://{self.net.node_ip}:8181/ready"), timeout, "CoreDNS")
 
     def agent_settings(self) -> dict[str, object]:
         """The VirtualNode's ``agent`` input for this node: its containerd lives under the

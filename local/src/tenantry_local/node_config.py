@@ -1,8 +1,9 @@
-"""The real node's configuration files, rendered without I/O: the kubelet's, kube-proxy's and
-CoreDNS's (tenantry_local.node starts them)."""
+"""The real node's configuration files, rendered without I/O: the kubelet's, kube-proxy's, the
+policy controller's and CoreDNS's (tenantry_local.node starts them)."""
 
 from pathlib import Path
 
+from tenantry_local.control_plane_flags import SERVICE_CIDR
 from tenantry_local.network import NodeNetwork
 from tenantry_local.pki import Pair
 
@@ -56,6 +57,21 @@ def kubelet_config(
         # ephemeral-storage request, which fits nowhere on a node that reports none.
         "localStorageCapacityIsolation": True,
     }
+
+
+def netpol_argv(binary: Path, kubeconfig: Path, health_port: int) -> list[str]:
+    """kube-router's NetworkPolicy controller for this node (hack/testbin: kube-router-netpol).
+
+    kube-router requires the Service range (traffic to a ClusterIP is let in at the node's own
+    INPUT chain); the node's and the pods' addresses it reads from their objects.
+    """
+    return [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        f"--hostname-override={NODE_NAME}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--health-port={health_port}",
+    ]
 
 
 def kube_proxy_config(kubeconfig: Path, net: NodeNetwork) -> object:
