@@ -1,0 +1,227 @@
+"""Two tenants on one host, as the real node's NetworkPolicy (kube-router) enforces their
+TenantPolicies: a neighbour tenant, `globex`, is deployed as a stack of its own sharing the
+first stack's sandbox (the quickstart's `sandbox` config). Every probe runs in a pod created
+through a tenant's kubeconfig, or in a plain host namespace; each refusal has its control, the
+same connection once the namespaces' NetworkPolicies are lifted."""
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from tenantry_api import keys
+from tenantry_api.types import Manifest
+from tenantry_local.demo import wait_for_api
+from tenantry_local.demo_stack import NODE_PORT, DemoStack, local_settings
+from tenantry_local.demo_workload import (
+    FETCH_WEB,
+    IMAGE,
+    PAGE,
+    deploy_web,
+    finished,
+    probe_pod,
+    retrying,
+    run_probe,
+)
+from tenantry_local.kubectl import Kubectl
+from tenantry_local.node import NODE_LABEL
+from tenantry_local.quickstart import project_copy
+
+from tests.e2e.conftest import Tenant
+
+NEIGHBOUR = "globex"
+# The quickstart lets this namespace in (its policy's ingress_from_namespaces).
+ALLOWED_NAMESPACE = "ingress-nginx"
+OTHER_NAMESPACE = "elsewhere"
+# The Go TLS server's answer to plain HTTP: the bytes reached the host API server.
+HTTPS_ANSWER = "Client sent an HTTP request to an HTTPS server"
+# Fields the API server sets: left out when a lifted NetworkPolicy is put back.
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+
+
+@dataclass
+class Neighbour:
+    stack: DemoStack
+    tenant: Kubectl
+    namespace: str
+
+
+@pytest.fixture(scope="module")
+def neighbour(deployed: Tenant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neighbour]:
+    """The second tenant: its own stack (its own project copy, so that selecting it never
+    changes the first stack's selection), destroyed when this module ends."""
+    work = tmp_path_factory.mktemp(NEIGHBOUR)
+    stack = DemoStack(
+        deployed.stack.state_dir, deployed.cluster.kubeconfig, project_copy(work / "project"),
+        name=NEIGHBOUR,
+    )  # fmt: skip
+    settings = local_settings(deployed.node, NEIGHBOUR)
+    del settings["nodeAgent"]  # the sandbox, its agent included, is the first stack's
+    settings |= {"exposureNodePort": str(NODE_PORT + 1), "sandbox": deployed.outputs["isolation"]}
+    stack.select(settings)
+    try:
+        stack.up()
+        tenant = Kubectl(stack.write_kubeconfig(work / "tenant.kubeconfig"))
+        wait_for_api(tenant, 120)
+        outputs = stack.outputs()
+        assert "node_agent" not in outputs  # it made no sandbox of its own
+        # One replica: the real node's two CPUs hold both tenants' requests and one probe pod
+        # at a time (docs/testing.md).
+        deploy_web(tenant, deployed.host, outputs["namespace"], outputs["runtime_class"], 1)
+        yield Neighbour(stack, tenant, outputs["namespace"])
+    finally:
+        stack.destroy()
+
+
+def web_addresses(host: Kubectl, namespace: str) -> tuple[str, str]:
+    """(a web pod's IP, the web Service's ClusterIP) of a tenant, as the host has them (found
+    by the syncer's annotations)."""
+
+    def synced(kind: str) -> list[Manifest]:
+        items = host.json("-n", namespace, "get", kind)["items"]
+        return [i for i in items if virtual_name(i).startswith("web")]
+
+    pods = [p for p in synced("pods") if p["status"].get("podIP")]
+    services = [s for s in synced("services") if virtual_name(s) == "web"]
+    assert pods, namespace
+    assert services, namespace
+    return pods[0]["status"]["podIP"], services[0]["spec"]["clusterIP"]
+
+
+def virtual_name(item: Manifest) -> str:
+    return str((item["metadata"].get("annotations") or {}).get(keys.OBJECT_NAME, ""))
+
+
+def fetch(label: str, address: str, port: int) -> str:
+    """Shell: one plain GET; prints ``<label> rc=<nc's code>`` and the reply's last line, and
+    succeeds when nc did (a dropped connection times out after 3 s)."""
+    return (
+        f"{{ printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {address} {port} > /tmp/{label} 2>&1; "
+        f'rc=$?; echo "{label} rc=$rc $(tail -n 1 /tmp/{label})"; [ $rc -eq 0 ]; }}'
+    )
+
+
+def code(message: str, label: str) -> str | None:
+    """nc's exit code that ``fetch(label, ...)`` printed, or None if it never ran."""
+    found = re.search(rf"^{label} rc=(\d+)", message, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def refused(message: str, label: str) -> bool:
+    return code(message, label) not in (None, "0")
+
+
+def once(*commands: str) -> str:
+    """Shell: each command once, whatever the others did; all output the pod's message."""
+    return "{ " + "; ".join(commands) + "; } > /dev/termination-log 2>&1"
+
+
+@contextmanager
+def policies_lifted(host: Kubectl, *namespaces: str) -> Iterator[None]:
+    """The NetworkPolicies of ``namespaces`` deleted for the block, then put back as they were
+    (same names, labels and specs, so the stacks see no change)."""
+    saved = [p for ns in namespaces for p in host.json("-n", ns, "get", "networkpolicies")["items"]]
+    assert saved, f"no NetworkPolicy in {namespaces}"
+    for ns in namespaces:
+        host("-n", ns, "delete", "networkpolicies", "--all")
+    try:
+        yield
+    finally:
+        for policy in saved:
+            for field in SERVER_FIELDS:
+                policy["metadata"].pop(field, None)
+        # create, not apply: no last-applied annotation that the stacks did not write
+        host("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                      "items": saved}))  # fmt: skip
+        back = [
+            p for ns in namespaces for p in host.json("-n", ns, "get", "networkpolicies")["items"]
+        ]
+        assert [p["spec"] for p in back] == [p["spec"] for p in saved]
+
+
+def tenant_probe(kubectl: Kubectl, name: str, script: str) -> str:
+    phase, message = run_probe(kubectl, probe_pod(name, script))
+    assert phase in ("Succeeded", "Failed"), phase
+    return message
+
+
+def host_probe(host: Kubectl, namespace: str, name: str, script: str) -> str:
+    """``script`` in a runc pod of a plain host namespace on the real node; its message."""
+    pod = probe_pod(name, script, image=IMAGE, nodeSelector={NODE_LABEL: "real"})
+    pod["metadata"]["namespace"] = namespace
+    host.apply([pod])
+    try:
+        return finished(host, name, namespace=namespace)[1]
+    finally:
+        host("-n", namespace, "delete", "pod", name, "--ignore-not-found", "--timeout=60s")
+
+
+def test_a_tenant_reaches_its_own_service_but_not_its_neighbours_pods_or_services(
+    deployed: Tenant, neighbour: Neighbour
+) -> None:
+    pod_ip, service_ip = web_addresses(deployed.host, neighbour.namespace)
+    own = f"for i in $(seq 30); do {{ {FETCH_WEB}; }} > /tmp/own 2>&1 && break; sleep 1; done"
+    message = tenant_probe(
+        deployed.tenant,
+        "neighbourly",
+        once(own, 'echo "own $(tail -n 1 /tmp/own)"', fetch("pod", pod_ip, 8080),
+             fetch("service", service_ip, 80)),
+    )  # fmt: skip
+    # Its own Service, found through its own CoreDNS, answers under the policies...
+    assert f"own {PAGE.strip()}" in message, message
+    # ...and neither the neighbour's pod nor its Service does.
+    assert refused(message, "pod"), message
+    assert refused(message, "service"), message
+
+    # The control: without the two tenants' NetworkPolicies both answer.
+    with policies_lifted(deployed.host, deployed.namespace, neighbour.namespace):
+        both = retrying(f"{fetch('pod', pod_ip, 8080)} && {fetch('service', service_ip, 80)}")
+        lifted = tenant_probe(deployed.tenant, "unfenced", both)
+    assert code(lifted, "pod") == code(lifted, "service") == "0", lifted
+    assert PAGE.strip() in lifted, lifted
+
+
+def test_egress_to_a_private_range_is_refused(deployed: Tenant) -> None:
+    # The host API server's own address (on 10.0.0.0/8): the policy's public egress excludes it.
+    server = urlsplit(deployed.cluster.server)
+    assert server.hostname, server
+    assert server.port, server
+    script = fetch("private", server.hostname, server.port)
+    message = tenant_probe(deployed.tenant, "private", once(script))
+    assert refused(message, "private"), message
+    assert HTTPS_ANSWER not in message, message
+
+    with policies_lifted(deployed.host, deployed.namespace):
+        lifted = tenant_probe(deployed.tenant, "private-unfenced", retrying(script))
+    assert HTTPS_ANSWER in lifted, lifted
+
+
+@pytest.fixture
+def host_namespaces(deployed: Tenant) -> Iterator[None]:
+    for ns in (ALLOWED_NAMESPACE, OTHER_NAMESPACE):
+        deployed.host("create", "namespace", ns)
+    try:
+        yield
+    finally:
+        for ns in (ALLOWED_NAMESPACE, OTHER_NAMESPACE):
+            deployed.host("delete", "namespace", ns, "--wait=false")
+
+
+def test_ingress_comes_only_from_the_namespaces_the_policy_names(
+    deployed: Tenant, host_namespaces: None
+) -> None:
+    pod_ip, _ = web_addresses(deployed.host, deployed.namespace)
+    script = fetch("web", pod_ip, 8080)
+    allowed = host_probe(deployed.host, ALLOWED_NAMESPACE, "allowed", retrying(script))
+    assert code(allowed, "web") == "0", allowed
+    assert PAGE.strip() in allowed, allowed
+    other = host_probe(deployed.host, OTHER_NAMESPACE, "other", once(script))
+    assert refused(other, "web"), other
+
+    with policies_lifted(deployed.host, deployed.namespace):
+        lifted = host_probe(deployed.host, OTHER_NAMESPACE, "other-unfenced", retrying(script))
+    assert code(lifted, "web") == "0", lifted
+    assert PAGE.strip() in lifted, lifted
