@@ -1,6 +1,7 @@
 """What every kind's reconciler shares: both sides' clients and informers, the work queue,
 the references index, and the protocol the registry builds on."""
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -11,6 +12,8 @@ from typing import Protocol, TypeVar, runtime_checkable
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.resource import Resource
 from tenantry_api import keys
 from tenantry_api.config import SyncerConfig
 from tenantry_api.naming import host_name
@@ -19,6 +22,11 @@ from tenantry_syncer.controller.informer import Handler, Informer, key_of
 from tenantry_syncer.controller.queue import WorkQueue
 from tenantry_syncer.controller.rest import Rest
 
+log = logging.getLogger(__name__)
+
+DISCOVERY_WAIT_SECONDS = 60.0
+"""How long a kind may be missing from discovery before the syncer gives up: an API server that
+has just started answers before it serves every built-in group."""
 SETTLE_SECONDS = 30.0
 """How long a Service the syncer re-creates in the virtual cluster is treated as present."""
 
@@ -41,9 +49,24 @@ class Side:
 
     def resource(self, kind: str, api_version: str = "v1") -> Rest:
         if kind not in self.resources:
-            found = self._discovery.resources.get(api_version=api_version, kind=kind)
-            self.resources[kind] = Rest(self.api, found)
+            self.resources[kind] = Rest(self.api, self._discover(kind, api_version))
         return self.resources[kind]
+
+    def _discover(self, kind: str, api_version: str) -> Resource:
+        deadline = time.monotonic() + DISCOVERY_WAIT_SECONDS
+        while True:
+            try:
+                found: Resource = self._discovery.resources.get(api_version=api_version, kind=kind)
+                return found
+            except ResourceNotFoundError:
+                if time.monotonic() >= deadline:
+                    raise ResourceNotFoundError(
+                        f"{api_version} {kind} is not served by {self.api.configuration.host} "
+                        f"after {DISCOVERY_WAIT_SECONDS:.0f}s"
+                    ) from None
+                log.info("%s %s is not served yet; asking discovery again", api_version, kind)
+                time.sleep(1)
+                self._discovery.resources.invalidate_cache()
 
 
 @dataclass(frozen=True)
