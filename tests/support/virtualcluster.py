@@ -118,12 +118,15 @@ class Local:
         working directory are read-only, as a read-only root filesystem leaves them."""
         cwd = self.root / "read-only"
         cwd.mkdir(exist_ok=True)
+        # The root holds the container's volumes: writable again when it lies under /tmp (a
+        # clone there, as the fresh-start check makes), then the working directory read-only.
         script = (
-            'for d in /tmp /var/tmp /usr/tmp "$0"; do [ -d "$d" ] && mount --bind -o ro "$d" '
-            '"$d"; done; cd "$0" && exec "$@"'
+            'root=$1; shift; for d in /tmp /var/tmp /usr/tmp; do [ -d "$d" ] && mount --bind -o ro '
+            '"$d" "$d"; done; mount --bind "$root" "$root" && mount -o remount,bind,rw "$root" && '
+            'mount --bind -o ro "$0" "$0" && cd "$0" && exec "$@"'
         )
         unshare = ["unshare", "--mount", "--propagation", "private"]
-        return [*unshare, "sh", "-c", script, str(cwd), *argv]
+        return [*unshare, "sh", "-c", script, str(cwd), str(self.root), *argv]
 
     @property
     def server(self) -> str:
