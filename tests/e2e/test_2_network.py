@@ -31,13 +31,12 @@ from tenantry_local.node import NODE_LABEL
 from tenantry_local.quickstart import project_copy
 
 from tests.e2e.conftest import Tenant
+from tests.support.localnode import HTTPS_ANSWER
 
 NEIGHBOUR = "globex"
 # The quickstart lets this namespace in (its policy's ingress_from_namespaces).
 ALLOWED_NAMESPACE = "ingress-nginx"
 OTHER_NAMESPACE = "elsewhere"
-# The Go TLS server's answer to plain HTTP: the bytes reached the host API server.
-HTTPS_ANSWER = "Client sent an HTTP request to an HTTPS server"
 # Fields the API server sets: left out when a lifted NetworkPolicy is put back.
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
 

@@ -25,12 +25,17 @@ from tenantry_syncer.kube import api_client_from
 
 from tests.integration.conftest import require_node_cluster
 from tests.support.kube import wait_for
-from tests.support.localnode import BUSYBOX_IMAGE, inventory, node_inventory, node_of, run_pod
+from tests.support.localnode import (
+    BUSYBOX_IMAGE,
+    HTTPS_ANSWER,
+    inventory,
+    node_inventory,
+    node_of,
+    run_pod,
+)
 
 pytestmark = pytest.mark.integration
 
-# The Go TLS server's answer to plain HTTP: proof that a pod's bytes reached the API server.
-HTTPS_ANSWER = "Client sent an HTTP request to an HTTPS server"
 PROBE = (
     "nslookup kubernetes.default.svc.cluster.local; "
     "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 kubernetes.default.svc 443; echo; "

@@ -19,6 +19,8 @@ from tenantry_syncer.kube import api_client_from
 from tests.support.kube import wait_for
 
 BUSYBOX_IMAGE = "tenantry.test/busybox:1"
+# The Go TLS server's answer to plain HTTP: proof that a pod's bytes reached the API server.
+HTTPS_ANSWER = "Client sent an HTTP request to an HTTPS server"
 
 
 def import_busybox(cluster: LocalCluster) -> None:
