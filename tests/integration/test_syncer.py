@@ -290,6 +290,39 @@ def test_a_selectorless_service_keeps_its_endpoints_and_they_reach_the_host(setu
     )
 
 
+def test_the_host_endpoints_of_a_service_with_a_selector_are_left_to_the_host(
+    setup: Setup,
+) -> None:
+    """The host's endpoints controller writes a host Service's Endpoints, copying the Service's
+    labels (ours) onto them. The syncer once took those for an orphaned twin and deleted them,
+    ten times a second, each deletion a recount of the namespace's quota."""
+    tenant, host = setup.tenant, setup.host
+    tenant.create(namespace("sel"))
+    tenant.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "api", "namespace": "sel"},
+            "spec": {"selector": {"app": "api"}, "ports": [{"port": 80}]},
+        }
+    )
+    hname = host_name("api", "sel", VC)
+    first = wait_for(
+        lambda: host.get_or_none("v1", "Endpoints", hname, HOST_NS), what="host Endpoints"
+    )
+    # Not the syncer's copy: the host controller's, with the Service's labels on it.
+    assert first["metadata"]["labels"][keys.MANAGED_BY] == keys.MANAGED_BY_VALUE
+    assert keys.OBJECT_NAME not in (first["metadata"].get("annotations") or {})
+    time.sleep(5)
+    now = host.get_or_none("v1", "Endpoints", hname, HOST_NS) or {"metadata": {}}
+    assert now["metadata"].get("uid") == first["metadata"]["uid"], "deleted in the meantime"
+    tenant.delete("v1", "Service", "api", "sel")
+    wait_for(
+        lambda: host.get_or_none("v1", "Endpoints", hname, HOST_NS) is None,
+        what="host Endpoints gone with the Service",
+    )
+
+
 def test_the_syncer_holds_the_lease_and_serves_metrics(setup: Setup) -> None:
     lease = setup.host.get("coordination.k8s.io/v1", "Lease", f"tenantry-syncer-{VC}", HOST_NS)
     assert lease["spec"]["holderIdentity"]

@@ -126,7 +126,10 @@ class KindSyncer:
             self.s.queue.add_after((self.kind, key), 1.0)
             return
         if virtual is None or not self.wanted(virtual):
-            if host is not None:
+            # Only a twin this syncer wrote goes: the host's endpoints controller copies a
+            # Service's labels (ours) onto Endpoints of the same name, and deleting those
+            # starts a create/delete loop with it.
+            if host is not None and self.owner(host) is not None:
                 self.s.delete_host(
                     self.kind, host["metadata"]["name"], cluster_scoped=self.cluster_scoped
                 )
