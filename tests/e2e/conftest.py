@@ -6,6 +6,7 @@ One tenant serves the whole tier; the files run in order (test_1_…, test_2_…
 last destroys it. Host access (`host`) is only for what a platform engineer checks on the host.
 """
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -65,3 +66,14 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
     finally:
         cluster.stop()
         cluster.root.parent.rmdir()
+
+
+@pytest.fixture
+def plain_namespace(deployed: Tenant) -> Iterator[str]:
+    """A host namespace without Tenantry: no policy, no quota, no sandbox: the controls."""
+    namespace = f"plain-{uuid.uuid4().hex[:6]}"
+    deployed.host("create", "namespace", namespace)
+    try:
+        yield namespace
+    finally:
+        deployed.host("delete", "namespace", namespace, "--wait=false")

@@ -4,12 +4,9 @@ succeeds, so every refusal here is shown to be Tenantry's."""
 import json
 import secrets
 import subprocess
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from tenantry.validation import quantity
 from tenantry_api.types import Manifest
 from tenantry_local.demo_workload import IMAGE, NAMESPACE, finished, probe_pod
@@ -18,17 +15,6 @@ from tenantry_local.node import NODE_LABEL
 
 from tests.e2e.conftest import Tenant
 from tests.e2e.test_1_workloads import GVISOR_KERNEL
-
-
-@pytest.fixture
-def plain_namespace(deployed: Tenant) -> Iterator[str]:
-    """A host namespace without Tenantry: no policy, no quota, no sandbox."""
-    namespace = f"plain-{uuid.uuid4().hex[:6]}"
-    deployed.host("create", "namespace", namespace)
-    try:
-        yield namespace
-    finally:
-        deployed.host("delete", "namespace", namespace, "--wait=false")
 
 
 def escape_script(host_file: Path, host_pid: int) -> str:
