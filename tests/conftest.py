@@ -26,3 +26,20 @@ class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is u
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> ModuleScheduling:
     return ModuleScheduling(config, log)
+
+
+FIGURE = "figure"
+"""A test's measured figure (``record_property(FIGURE, text)``), printed in the run's summary:
+workers' output is not shown, but their reports' properties reach the controller."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    stats = terminalreporter.stats
+    reports = [r for outcome in ("passed", "failed") for r in stats.get(outcome, [])]
+    figures = [
+        (r.nodeid, value) for r in reports for key, value in r.user_properties if key == FIGURE
+    ]
+    if figures:
+        terminalreporter.section("figures")
+        for nodeid, value in figures:
+            terminalreporter.line(f"{nodeid}: {value}")

@@ -43,6 +43,15 @@ class Tenant:
     def namespace(self) -> str:
         return self.outputs["namespace"]
 
+    def syncer_image(self) -> str:
+        """The syncer's image as the VirtualCluster pod runs it: Python, for probes that need
+        more than busybox."""
+        pods = self.host.json("-n", self.namespace, "get", "pods")["items"]
+        (image,) = {
+            c["image"] for p in pods for c in p["spec"]["containers"] if c["name"] == "syncer"
+        }
+        return str(image)
+
 
 @pytest.fixture(scope="session")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:

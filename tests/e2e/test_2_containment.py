@@ -53,13 +53,6 @@ def target(deployed: Tenant) -> Iterator[Target]:
     secret_dir.mkdir()
     secret = secrets.token_hex(16)
     (secret_dir / "secret").write_text(secret)
-    control_plane = deployed.host.json("-n", deployed.namespace, "get", "pods")
-    (image,) = {
-        c["image"]
-        for p in control_plane["items"]
-        for c in p["spec"]["containers"]
-        if c["name"] == "syncer"
-    }
     try:
         yield Target(
             secret,
@@ -68,7 +61,7 @@ def target(deployed: Tenant) -> Iterator[Target]:
             deployed.node.socket.name,
             deployed.node.net.node_ip,
             root_device(),
-            image,
+            deployed.syncer_image(),
         )
     finally:
         shutil.rmtree(secret_dir)

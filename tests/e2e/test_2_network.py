@@ -1,17 +1,26 @@
-"""Two tenants on one host, as the real node's NetworkPolicy (kube-router) enforces their
-TenantPolicies: a neighbour tenant, `globex`, is deployed as a stack of its own sharing the
-first stack's sandbox (the quickstart's `sandbox` config). Every probe runs in a pod created
+"""Two tenants on one host: a neighbour tenant, `globex`, is deployed as a stack of its own
+sharing the first stack's sandbox (the quickstart's `sandbox` config). The real node's
+NetworkPolicy (kube-router) enforces their TenantPolicies: every probe runs in a pod created
 through a tenant's kubeconfig, or in a plain host namespace; each refusal has its control, the
-same connection once the namespaces' NetworkPolicies are lifted."""
+same connection once the namespaces' NetworkPolicies are lifted. And a tenant that runs wild
+is stopped while its neighbour keeps answering."""
 
+import base64
+import http.client
 import json
 import re
-from collections.abc import Iterator
+import ssl
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from tenantry_api import keys
 from tenantry_api.types import Manifest
 from tenantry_local.demo import wait_for_api
@@ -19,6 +28,7 @@ from tenantry_local.demo_stack import NODE_PORT, DemoStack, local_settings
 from tenantry_local.demo_workload import (
     FETCH_WEB,
     IMAGE,
+    NAMESPACE,
     PAGE,
     deploy_web,
     finished,
@@ -30,6 +40,7 @@ from tenantry_local.kubectl import Kubectl
 from tenantry_local.node import NODE_LABEL
 from tenantry_local.quickstart import project_copy
 
+from tests.conftest import FIGURE
 from tests.e2e.conftest import Tenant
 from tests.support.localnode import HTTPS_ANSWER
 
@@ -233,3 +244,111 @@ def test_ingress_comes_only_from_the_namespaces_the_policy_names(
         lifted = host_probe(deployed.host, OTHER_NAMESPACE, "other-unfenced", retrying(script))
     assert code(lifted, "web") == "0", lifted
     assert PAGE.strip() in lifted, lifted
+
+
+# Each runs in the syncer image with no resources of its own: the LimitRange's defaults apply.
+HOGS = {
+    "memory": "a = []\nwhile True:\n    a.append(bytearray(32 << 20))\n"
+    "    open('/dev/termination-log', 'w').write(f'{len(a) * 32} MiB')",
+    "forks": "import os, time\nn = 0\nwhile True:\n    if os.fork() == 0:\n"
+    "        time.sleep(3600)\n    n += 1\n"
+    "    open('/dev/termination-log', 'w').write(f'{n} forks')",
+    "disk": "n = 0\nwith open('/tmp/fill', 'wb') as f:\n    while True:\n"
+    "        f.write(b'x' * (16 << 20)); f.flush(); n += 16\n"
+    "        open('/dev/termination-log', 'w').write(f'{n} MiB')",
+}
+
+
+@dataclass
+class ReadyProbe:
+    """GET /readyz of a tenant's API server, the way its kubeconfig reaches it, timed."""
+
+    kubeconfig: Path
+    samples: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def once(self) -> None:
+        cluster = yaml.safe_load(self.kubeconfig.read_text())["clusters"][0]["cluster"]
+        server = urlsplit(cluster["server"])
+        ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+        context = ssl.create_default_context(cadata=ca)
+        start = time.perf_counter()
+        try:
+            conn = http.client.HTTPSConnection(
+                server.hostname or "", server.port, context=context, timeout=5
+            )
+            conn.request("GET", "/readyz")
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                self.failures.append(f"HTTP {response.status}")
+        except OSError as e:
+            self.failures.append(repr(e))
+        self.samples.append(time.perf_counter() - start)
+
+    @contextmanager
+    def running(self) -> Iterator["ReadyProbe"]:
+        """A fresh probe sampling in the background for the block."""
+        probe = ReadyProbe(self.kubeconfig)
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                probe.once()
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            yield probe
+        finally:
+            stop.set()
+            thread.join()
+
+
+def test_a_tenant_that_runs_wild_is_stopped_while_its_neighbour_keeps_answering(
+    deployed: Tenant, neighbour: Neighbour, record_property: Callable[[str, object], None]
+) -> None:
+    probe = ReadyProbe(neighbour.tenant.kubeconfig)
+    with probe.running() as idle:
+        time.sleep(5)
+    ended = {}
+    noisy = []
+    for name, script in HOGS.items():  # one at a time: the node's two CPUs fit one more pod
+        pod = probe_pod(f"hog-{name}", script, image=deployed.syncer_image(), shell="python")
+        with probe.running() as beside:
+            deployed.tenant.apply([pod])
+            try:
+                finished(deployed.tenant, f"hog-{name}")
+                ended[name] = deployed.tenant.json("-n", NAMESPACE, "get", "pod", f"hog-{name}")
+            finally:
+                deployed.tenant("-n", NAMESPACE, "delete", "pod", f"hog-{name}", "--wait=false")
+        noisy.append(beside)
+    # Each is stopped by the LimitRange's default memory limit (512Mi): memory, the forks'
+    # own, and the writes, which land in the sandbox's memory-backed root overlay.
+    stopped = {
+        n: p["status"]["containerStatuses"][0]["state"]["terminated"] for n, p in ended.items()
+    }
+    assert {n: t["reason"] for n, t in stopped.items()} == dict.fromkeys(HOGS, "OOMKilled"), stopped
+    for name in ("memory", "disk"):
+        written = int(stopped[name]["message"].split()[0])
+        assert 256 <= written <= 1024, stopped[name]
+    assert int(stopped["forks"]["message"].split()[0]) >= 10, stopped["forks"]
+    # The neighbour answered every probe, idle and beside each hog.
+    assert idle.failures == [], idle.failures
+    assert [p.failures for p in noisy] == [[], [], []]
+
+    def p(samples: list[float], q: int) -> float:
+        return statistics.quantiles(samples, n=100)[q - 1]
+
+    base = {q: p(idle.samples, q) for q in (50, 95)}
+    record_property(
+        FIGURE,
+        f"neighbour /readyz idle p50 {base[50] * 1000:.1f} ms, p95 {base[95] * 1000:.1f} ms "
+        f"({len(idle.samples)} probes); beside each hog, as a ratio to idle: "
+        + "; ".join(
+            f"{n} p50 {p(b.samples, 50) / base[50]:.2f}x p95 {p(b.samples, 95) / base[95]:.2f}x "
+            f"({len(b.samples)} probes)"
+            for n, b in zip(HOGS, noisy, strict=True)
+        ),
+    )
