@@ -63,7 +63,9 @@ else:
     isolation = sandbox.isolation
 
 exposure: Exposure = {"type": ExposureType(config.get("exposure") or "ClusterIP")}
-quota = {"count/pods": "50"}
+# The tenant's own ResourceQuota limits over these (`quota`, a JSON object: {"count/pods": "150"}).
+own_quota = cast(dict[str, object], config.get_object("quota") or {})
+quota = {"count/pods": "50", **{k: str(v) for k, v in own_quota.items()}}
 if exposure["type"] is ExposureType.NODE_PORT:
     quota["services.nodeports"] = "1"  # the API server's own Service
     if host := config.get("exposureHost"):

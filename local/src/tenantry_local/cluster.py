@@ -100,6 +100,8 @@ class LocalCluster:
         self.progress = progress
         self.kubeconfig = root / "kubeconfig"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._argv: dict[str, list[str]] = {}
+        self._admin: tuple[Path, Path, Path] | None = None
         self.server = ""
         self.registry: Registry | None = None
         self.pki: DevPKI | None = None
@@ -140,6 +142,7 @@ class LocalCluster:
         admin = pki.issue("admin", "tenantry-admin", organization="system:masters")
         kubelet_client = pki.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client")
         self._write_kubeconfig(self.kubeconfig, pki.ca.cert, admin.cert, admin.key)
+        self._admin = (pki.ca.cert, admin.cert, admin.key)
         self.progress(f"etcd, kube-apiserver on {self.server}")
 
         self._spawn("etcd", flags.etcd(self.root / "etcd", etcd_port, etcd_peer))
@@ -149,12 +152,7 @@ class LocalCluster:
             address, api_port, etcd_url, serving, kubelet_client, verify_kubelets=self.real_node
         )
         self._spawn("kube-apiserver", flags.kube_apiserver(api, pki))
-        wait_http(
-            f"{self.server}/readyz",
-            timeout,
-            (pki.ca.cert, admin.cert, admin.key),
-            self._check_alive,
-        )
+        wait_http(f"{self.server}/readyz", timeout, self._admin, self._check_alive)
 
         controller = pki.issue("controller-manager", "system:kube-controller-manager")
         scheduler = pki.issue("scheduler", "system:kube-scheduler")
@@ -187,6 +185,15 @@ class LocalCluster:
                 timeout=timeout,
             )
 
+    def restart_api_server(self, timeout: float = 120) -> None:
+        """Stop the kube-apiserver and start it again with the same flags, as a crash or an
+        upgrade would: everything else keeps running and has to ride it out."""
+        proc = self._procs["kube-apiserver"]
+        proc.terminate()
+        proc.wait(60)
+        self._spawn("kube-apiserver", self._argv["kube-apiserver"], log_mode="ab")
+        wait_http(f"{self.server}/readyz", timeout, self._admin, self._check_alive)
+
     def stop(self) -> None:
         """Stop every process this cluster started, by PID, tear its real node down (mounts,
         network namespace, cgroups) and remove its data."""
@@ -212,8 +219,11 @@ class LocalCluster:
 
     # --- helpers ---
 
-    def _spawn(self, name: str, argv: list[str], in_node: bool = False) -> None:
-        log = (self.root / "logs" / f"{name}.log").open("wb")
+    def _spawn(
+        self, name: str, argv: list[str], in_node: bool = False, log_mode: str = "wb"
+    ) -> None:
+        self._argv[name] = argv  # as given: a restart wraps it for the node again
+        log = (self.root / "logs" / f"{name}.log").open(log_mode)
         preexec: Callable[[], None] | None = None
         if in_node:
             assert self.node is not None
