@@ -91,7 +91,14 @@ def service_children(spec: VirtualClusterSpec) -> list[Child]:
                 "apiVersion": "v1",
                 "kind": "Service",
                 "metadata": spec.meta(spec.name, annotations=annotations or None),
-                "spec": {"type": service_type, "selector": selector, "ports": [port]},
+                "spec": {
+                    "type": service_type,
+                    "selector": selector,
+                    "ports": [port],
+                    # The API server answers while the syncer (its pod's other container)
+                    # restarts: a syncer crash must not take the tenant's API away.
+                    "publishNotReadyAddresses": True,
+                },
             },
         ),
         Child(
