@@ -1,9 +1,13 @@
 """The syncer's keyed work queue: dedupe, one worker per key, exponential back-off."""
 
+import socket
 import threading
 import time
 
+import urllib3
+from kubernetes.client.exceptions import ApiException
 from tenantry_syncer.controller.queue import Backoff, WorkQueue
+from tenantry_syncer.sync import unreachable
 
 
 def test_a_key_is_queued_once() -> None:
@@ -66,3 +70,37 @@ def test_urgent_keys_are_handed_out_first_and_still_only_once() -> None:
         "status-2",
     ]
     assert queue.get(timeout=0) is None
+
+
+def test_a_retry_can_be_capped_below_the_back_off() -> None:
+    q: WorkQueue[str] = WorkQueue(Backoff(base=1.0, cap=60.0))
+    for _ in range(6):
+        q.retry("a")  # 1, 2, 4, 8, 16, 32 s
+    assert q.retry("a") == 60.0
+    assert q.retry("a", cap=2.0) == 2.0  # the failures still count: the cap only bounds
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_an_api_that_does_not_answer_is_told_from_one_that_refuses() -> None:
+    refused = ApiException(status=403, reason="Forbidden")
+    starting = ApiException(status=503, reason="Service Unavailable")
+    # What the client raises when nothing listens: a real connection to a closed port.
+    try:
+        urllib3.PoolManager(retries=False).request("GET", f"http://127.0.0.1:{closed_port()}/")
+    except urllib3.exceptions.HTTPError as e:
+        down: Exception = e
+    else:
+        raise AssertionError("a closed port answered")
+    assert [unreachable(e) for e in (refused, starting, down, ConnectionResetError())] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert not unreachable(ValueError("a bad manifest"))

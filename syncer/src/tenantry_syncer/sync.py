@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+import urllib3
 from kubernetes import client
 from tenantry_api.config import SyncerConfig
 from tenantry_api.types import Manifest
@@ -21,6 +22,17 @@ from tenantry_syncer.registry import REGISTRY, Registration
 from tenantry_syncer.syncers.base import Key, Reconciler, Resyncing, Shared, Side, Watch
 
 log = logging.getLogger(__name__)
+
+UNREACHABLE_RETRY_CAP = 2.0
+UNAVAILABLE = frozenset({0, 429, 500, 502, 503, 504})
+"""Statuses of an API server that is starting, stopping or overloaded, not refusing the key."""
+
+
+def unreachable(error: Exception) -> bool:
+    """The API server did not answer the request (or answered that it cannot yet)."""
+    if isinstance(error, client.exceptions.ApiException):
+        return error.status in UNAVAILABLE
+    return isinstance(error, (urllib3.exceptions.HTTPError, OSError))
 
 
 class Syncer:
@@ -120,7 +132,10 @@ class Syncer:
                 self.queue.forget(key)
             except Exception as e:
                 SYNC_ERRORS.labels(kind).inc()
-                delay = self.queue.retry(key)
+                # An API that does not answer is no fault of the key's: retried at a short,
+                # fixed cap, so work resumes within seconds of the API's return.
+                cap = UNREACHABLE_RETRY_CAP if unreachable(e) else None
+                delay = self.queue.retry(key, cap)
                 log.warning("sync %s %s failed (%s); retry in %.2fs", kind, key[1], e, delay)
             finally:
                 self.queue.done(key)

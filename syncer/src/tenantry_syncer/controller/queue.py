@@ -50,12 +50,14 @@ class WorkQueue(Generic[K]):
             self._delayed[key] = min(self._delayed.get(key, due), due)
             self._cond.notify()
 
-    def retry(self, key: K) -> float:
-        """Queue ``key`` again after its back-off; returns the delay."""
+    def retry(self, key: K, cap: float | None = None) -> float:
+        """Queue ``key`` again after its back-off, at most ``cap`` seconds; returns the delay."""
         with self._cond:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             delay = self._backoff.delay(failures)
+            if cap is not None:
+                delay = min(delay, cap)
             self._delayed[key] = time.monotonic() + delay
             self._cond.notify()
             return delay
