@@ -24,6 +24,7 @@ from tenantry_local.kubectl import wait_until
 
 from tests.conftest import FIGURE
 from tests.e2e.conftest import Tenant
+from tests.support.kube import deployment
 
 BURST = "burst"
 SIZES = (100, 80)  # the burst alternates: twenty pods go, or come back, during each fault
@@ -38,34 +39,24 @@ WAIT = "--request-timeout=5s"
 
 
 def burst(replicas: int) -> Manifest:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": BURST, "namespace": NAMESPACE},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": BURST}},
-            "template": {
-                "metadata": {"labels": {"app": BURST}},
-                "spec": {
-                    # Synced, never scheduled: the node's two CPUs run the tenant, not the burst.
-                    "nodeSelector": {"tenantry.test/nowhere": "true"},
-                    "automountServiceAccountToken": False,
-                    "containers": [
-                        {
-                            "name": "sleep",
-                            "image": IMAGE,
-                            "command": ["sleep", "3600"],
-                            "resources": {
-                                "requests": {"cpu": "1m", "memory": "4Mi", **DISK},
-                                "limits": {"cpu": "10m", "memory": "16Mi", **DISK},
-                            },
-                        }
-                    ],
+    manifest = deployment(BURST, NAMESPACE, replicas)
+    manifest["spec"]["template"]["spec"] = {
+        # Synced, never scheduled: the node's two CPUs run the tenant, not the burst.
+        "nodeSelector": {"tenantry.test/nowhere": "true"},
+        "automountServiceAccountToken": False,
+        "containers": [
+            {
+                "name": "sleep",
+                "image": IMAGE,
+                "command": ["sleep", "3600"],
+                "resources": {
+                    "requests": {"cpu": "1m", "memory": "4Mi", **DISK},
+                    "limits": {"cpu": "10m", "memory": "16Mi", **DISK},
                 },
-            },
-        },
+            }
+        ],
     }
+    return manifest
 
 
 @dataclass(frozen=True)
