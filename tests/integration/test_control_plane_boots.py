@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from tenantry_api.types import Manifest
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.kube import Kube
 from tenantry_local.testbin import TESTBIN
@@ -109,12 +110,38 @@ def test_the_sqlite_store_keeps_every_bootstrap_binding_under_a_read_only_root(
     require("kine", "kube-apiserver", "kube-controller-manager")
     if os.geteuid() != 0:
         unavailable("a read-only root for kine needs a mount namespace: run as root")
-    host_namespace = f"vc-ro-{temp_dir}"
-    rendered = render("ro", host_namespace)
-    if temp_dir != "rendered":
-        rendered.containers["kine"] = {**rendered.containers["kine"], "env": []}
     expected = _bootstrap_bindings(kube)  # the same kube-apiserver's own, on etcd
     assert "system:controller:root-ca-cert-publisher" in expected
+    if temp_dir == "rendered":
+        kept = _bindings_under_a_read_only_root(cluster, kube, "vc-ro-rendered", expected)
+        assert kept == expected
+        return
+    # The loss is a race (it lost some in every run until one kept all, 2026-12-03): the control
+    # gets three fresh stores, and one of them must miss a binding.
+    runs = []
+    for attempt in range(3):
+        runs.append(
+            _bindings_under_a_read_only_root(
+                cluster, kube, f"vc-ro-none-{attempt}", expected, env=[]
+            )
+        )
+        if runs[-1] < expected:
+            return
+    raise AssertionError(f"without SQLITE_TMPDIR every binding was kept {len(runs)} times")
+
+
+def _bindings_under_a_read_only_root(
+    cluster: LocalCluster,
+    kube: Kube,
+    host_namespace: str,
+    expected: set[str],
+    env: list[Manifest] | None = None,
+) -> set[str]:
+    """The bootstrap bindings a new virtual API server keeps, kine under a read-only root (with
+    ``env`` instead of the rendered one when given)."""
+    rendered = render("ro", host_namespace)
+    if env is not None:
+        rendered.containers["kine"] = {**rendered.containers["kine"], "env": env}
     # Not under /tmp: the namespace makes /tmp read-only, and the store's volume must stay not.
     root = Path(tempfile.mkdtemp(prefix="vc-read-only-", dir=TESTBIN))
     try:
@@ -128,11 +155,11 @@ def test_the_sqlite_store_keeps_every_bootstrap_binding_under_a_read_only_root(
             syncer=False,
             read_only_root=("kine",),
         ) as vc:
-            if temp_dir == "rendered":
-                wait_for(lambda: _bootstrap_bindings(vc.tenant) == expected, 90, "every binding")
-            else:
-                wait_for(lambda: len(_bootstrap_bindings(vc.tenant)) > 40, 90, "most bindings")
-                time.sleep(15)  # what is missing now stays missing
-                assert _bootstrap_bindings(vc.tenant) < expected
+            wait_for(lambda: len(_bootstrap_bindings(vc.tenant)) > 40, 90, "most bindings")
+            deadline = time.monotonic() + 60
+            while _bootstrap_bindings(vc.tenant) != expected and time.monotonic() < deadline:
+                time.sleep(1)
+            time.sleep(5)  # what is missing now stays missing
+            return _bootstrap_bindings(vc.tenant)
     finally:
         shutil.rmtree(root)
