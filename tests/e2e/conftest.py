@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from tenantry_api.keys import OBJECT_NAME
+from tenantry_api.types import Manifest
 from tenantry_local.cluster import LocalCluster
 from tenantry_local.demo import wait_for_api
 from tenantry_local.demo_stack import DemoStack, local_settings
-from tenantry_local.demo_workload import deploy_web
+from tenantry_local.demo_workload import NAMESPACE, deploy_web
 from tenantry_local.images import build_all
 from tenantry_local.kubectl import Kubectl
 from tenantry_local.node import RealNode
@@ -42,6 +44,13 @@ class Tenant:
     @property
     def namespace(self) -> str:
         return self.outputs["namespace"]
+
+    def host_twins(self, name: str) -> list[Manifest]:
+        """The host pods that mirror the tenant's pod ``name`` (the syncer's annotation)."""
+        pods = self.host.json("-n", self.namespace, "get", "pods")["items"]
+        return [
+            p for p in pods if (p["metadata"].get("annotations") or {}).get(OBJECT_NAME) == name
+        ]
 
     def syncer_image(self) -> str:
         """The syncer's image as the VirtualCluster pod runs it: Python, for probes that need
@@ -86,3 +95,10 @@ def plain_namespace(deployed: Tenant) -> Iterator[str]:
         yield namespace
     finally:
         deployed.host("delete", "namespace", namespace, "--wait=false")
+
+
+def events_of(tenant: Kubectl, name: str, namespace: str = NAMESPACE) -> dict[str, str]:
+    """The tenant's Events on pod ``name``: reason → message."""
+    selector = f"involvedObject.name={name}"
+    items = tenant.json("-n", namespace, "get", "events", "--field-selector", selector)["items"]
+    return {e["reason"]: e["message"] for e in items}

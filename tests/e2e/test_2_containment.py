@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from tenantry_api.types import Manifest
 from tenantry_local.demo_workload import NAMESPACE, finished, probe_pod
-from tenantry_local.kubectl import Kubectl, wait_until
+from tenantry_local.kubectl import wait_until
 from tenantry_local.node import NODE_LABEL
 
-from tests.e2e.conftest import Tenant
+from tests.e2e.conftest import Tenant, events_of
 from tests.support.localnode import HTTPS_ANSWER
 
 SCRIPT = (Path(__file__).parent / "escape_attempts.py").read_text()
@@ -105,21 +105,6 @@ def control(deployed: Tenant, namespace: str, pod: Manifest) -> dict[str, str]:
     return seen(message)
 
 
-def events_of(tenant: Kubectl, name: str) -> dict[str, str]:
-    """The tenant's Events on pod ``name``: reason → message."""
-    selector = f"involvedObject.name={name}"
-    items = tenant.json("-n", NAMESPACE, "get", "events", "--field-selector", selector)["items"]
-    return {e["reason"]: e["message"] for e in items}
-
-
-def host_twins(deployed: Tenant, name: str) -> list[Manifest]:
-    return [
-        p
-        for p in deployed.host.json("-n", deployed.namespace, "get", "pods")["items"]
-        if (p["metadata"].get("annotations") or {}).get("tenantry.dev/object-name") == name
-    ]
-
-
 def test_escapes_through_host_paths_are_refused_before_the_host(
     deployed: Tenant, plain_namespace: str, target: Target
 ) -> None:
@@ -137,7 +122,7 @@ def test_escapes_through_host_paths_are_refused_before_the_host(
             "the syncer's PodSecurity Event on the pod",
         )
         pod = deployed.tenant.json("-n", NAMESPACE, "get", "pod", "paths")
-        twins = host_twins(deployed, "paths")
+        twins = deployed.host_twins("paths")
     finally:
         deployed.tenant("-n", NAMESPACE, "delete", "pod", "paths", "--ignore-not-found")
     # Refused by the syncer, never sent to the host: the quickstart keeps the hostPath rewrite
@@ -172,7 +157,7 @@ def test_escapes_from_inside_a_privileged_pod_stay_in_the_sandbox(
     try:
         phase, message = finished(deployed.tenant, "inside")
         events = events_of(deployed.tenant, "inside")
-        (twin,) = host_twins(deployed, "inside")
+        (twin,) = deployed.host_twins("inside")
     finally:
         deployed.tenant("-n", NAMESPACE, "delete", "pod", "inside", "--ignore-not-found")
     inside = seen(message)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tenantry.validation import quantity
+from tenantry_api.keys import OBJECT_NAME
 from tenantry_api.types import Manifest
 from tenantry_local.demo_workload import IMAGE, NAMESPACE, finished, probe_pod
 from tenantry_local.kubectl import Kubectl, wait_until
@@ -50,11 +51,7 @@ def test_vnodes_escape_pod_stays_in_its_sandbox(deployed: Tenant, plain_namespac
         tenant_pod = escape_pod("escape", script, NAMESPACE)
         deployed.tenant.apply([tenant_pod])
         phase, sandboxed = finished(deployed.tenant, "escape")
-        host_twin = [
-            p
-            for p in deployed.host.json("-n", deployed.namespace, "get", "pods")["items"]
-            if (p["metadata"].get("annotations") or {}).get("tenantry.dev/object-name") == "escape"
-        ]
+        host_twin = deployed.host_twins("escape")
     finally:
         host_process.kill()
         host_process.wait()
@@ -172,9 +169,7 @@ def test_pods_over_the_quota_are_refused_and_the_tenant_is_told_why(
         synced = [
             p
             for p in deployed.host.json("-n", deployed.namespace, "get", "pods")["items"]
-            if (p["metadata"].get("annotations") or {})
-            .get("tenantry.dev/object-name", "")
-            .startswith("greedy-")
+            if (p["metadata"].get("annotations") or {}).get(OBJECT_NAME, "").startswith("greedy-")
         ]
         virtual = tenant.json("-n", NAMESPACE, "get", "pods", "-l", "app=greedy")["items"]
         quotas = deployed.host.json("-n", deployed.namespace, "get", "resourcequotas")["items"]

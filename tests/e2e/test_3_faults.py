@@ -23,7 +23,7 @@ from tenantry_local.demo_workload import IMAGE, NAMESPACE
 from tenantry_local.kubectl import wait_until
 
 from tests.conftest import FIGURE
-from tests.e2e.conftest import Tenant
+from tests.e2e.conftest import Tenant, events_of
 from tests.support.kube import deployment
 
 BURST = "burst"
@@ -271,10 +271,7 @@ def one_round(deployed: Tenant, fault: str, replicas: int, before: Seen) -> tupl
     why = ""
     if took == float("inf") and last.missing:  # what the tenant was told about one of them
         namespace, name = sorted(last.missing)[0].split("/", 1)
-        found = deployed.tenant.json(
-            "-n", namespace, "get", "events", "--field-selector", f"involvedObject.name={name}"
-        )
-        why = f"{name}: {[e['message'] for e in found['items']]}"
+        why = f"{name}: {events_of(deployed.tenant, name, namespace)}"
     counts = (len(before.objects - last.objects), len(last.missing), len(last.orphaned))
     return Round(fault, back - injected, took, *counts, restarted, unanswered, why), last
 
